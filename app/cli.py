@@ -1,0 +1,182 @@
+"""``hibah``: serve the API, migrate, manage API keys, import regions. Errors are one line, never a traceback."""
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.progress import Progress
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.access import service as access
+from app.access.schemas import KeyCreate
+from app.core.actor import OPERATOR, Role
+from app.core.config import get_settings
+from app.core.db import create_engine_for, make_sessionmaker, transaction
+from app.core.errors import DomainError
+from app.core.migrate import upgrade_to_head
+from app.core.pagination import PageRequest
+from app.demo import load_demo
+from app.main import resolve_database_url
+from app.reference import service as reference
+
+app = typer.Typer(
+    help="Hibah: Pilkada grant-fund accountability API.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+regions_app = typer.Typer(help="Reference data: regions.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(regions_app, name="regions")
+
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def database_url() -> str:
+    """DATABASE_URL, or the embedded server (started or joined) under the data directory."""
+    url = resolve_database_url(get_settings())
+    # Children (uvicorn workers) and later commands in this process use the same server.
+    os.environ["DATABASE_URL"] = url
+    get_settings.cache_clear()
+    return url
+
+
+def run_in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def main() -> T:
+        engine = create_engine_for(database_url(), get_settings())
+        try:
+            async with transaction(make_sessionmaker(engine)) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+@app.command()
+def migrate() -> None:
+    """Apply every pending migration."""
+    upgrade_to_head(database_url())
+    typer.echo("database schema is at the latest migration")
+
+
+@app.command()
+def serve(
+    demo: Annotated[bool, typer.Option(help="Load the Kota Probolinggo demo (once per database).")] = False,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate", help="Apply migrations first.")] = True,
+) -> None:
+    """Serve the API (embedded PostgreSQL under ./.hibah/ unless DATABASE_URL is set)."""
+    url = database_url()
+    if migrate_first:
+        upgrade_to_head(url)
+    if demo:
+        loaded = run_in_transaction(load_demo)
+        err.print(f"demo: loaded {', '.join(loaded)}" if loaded else "demo: already loaded")
+    err.print(f"Hibah on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    # Uvicorn re-raises SIGTERM after its graceful shutdown; turning it into SystemExit lets the
+    # embedded PostgreSQL stop cleanly through its atexit hook instead of being left running.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level=get_settings().log_level,
+    )
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    sys.exit(128 + signum)
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[Role, typer.Option(help="admin, finance, recipient or auditor.")],
+    name: Annotated[str, typer.Option(help="Who holds the key.")],
+    recipient_id: Annotated[
+        int | None, typer.Option(help="For the recipient role: the recipient it speaks for.")
+    ] = None,
+) -> None:
+    """Create a key; the secret is printed alone on the last line, and only its hash is stored."""
+    data = KeyCreate(name=name, role=role, recipient_id=recipient_id)
+    key, secret = run_in_transaction(lambda session: access.create_key(session, OPERATOR, data))
+    err.print(f"created key {key.id} ({key.role.value}) for {key.name}; store it now, it is not shown again:")
+    typer.echo(secret)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List every key (never the secrets)."""
+
+    async def all_keys(session: AsyncSession) -> list[str]:
+        lines = []
+        after = None
+        while True:
+            page = await access.list_keys(session, PageRequest(limit=500, after=after))
+            for key in page.data:
+                state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+                scope = f" recipient={key.recipient_id}" if key.recipient_id else ""
+                lines.append(f"{key.id}\t{key.role.value}\t{key.prefix}…\t{state}\t{key.name}{scope}")
+            if page.next_cursor is None:
+                return lines
+            after = [page.data[-1].id]
+
+    lines = run_in_transaction(all_keys)
+    typer.echo("id\trole\tprefix\tstate\tname")
+    for line in lines:
+        typer.echo(line)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[int, typer.Argument(help="The key's id (see `hibah keys list`).")]) -> None:
+    """Revoke a key at once."""
+    run_in_transaction(lambda session: access.revoke_key(session, OPERATOR, key_id))
+    typer.echo(f"revoked key {key_id}")
+
+
+@regions_app.command("import")
+def regions_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]) -> None:
+    """Import regions from a CSV (columns code,name[,level]); all rows or none."""
+    size = file.stat().st_size
+    chunks = []
+    with Progress(console=err, transient=True) as progress, file.open("rb") as handle:
+        reading = progress.add_task(f"reading {file.name}", total=size)
+        while chunk := handle.read(64 * 1024):
+            chunks.append(chunk)
+            progress.advance(reading, len(chunk))
+        progress.add_task("validating and importing", total=None)
+        result = run_in_transaction(lambda session: reference.import_regions(session, OPERATOR, b"".join(chunks)))
+    typer.echo(f"imported {result.created} new and {result.updated} changed regions")
+
+
+def main() -> None:
+    try:
+        app()
+    except DomainError as exc:
+        err.print(f"error: {exc.detail}", style="red", highlight=False)
+        for error in exc.errors[:20]:
+            err.print(f"  {error.field}: {error.message}", highlight=False)
+        sys.exit(1)
+    except OperationalError as exc:
+        err.print(
+            f"error: cannot reach the database: {str(exc.orig).strip().splitlines()[0]}", style="red", highlight=False
+        )
+        sys.exit(1)
+    except DBAPIError as exc:
+        err.print(f"error: the database refused: {str(exc.orig).strip().splitlines()[0]}", style="red", highlight=False)
+        sys.exit(1)
+    except (OSError, ValueError) as exc:
+        err.print(f"error: {exc}", style="red", highlight=False)
+        sys.exit(1)

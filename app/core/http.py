@@ -1,0 +1,44 @@
+"""Small HTTP helpers routers share: the If-Match header, ETag-carrying responses, raw bodies."""
+
+from typing import Annotated
+
+from fastapi import Header, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from app.core.errors import DomainError, Problem
+
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", description="The ETag you read; a stale one is refused with 412."),
+]
+
+
+PROBLEMS: dict[int | str, dict[str, object]] = {
+    status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (401, 403, 404, 409, 412, 422)
+}
+"""The problem responses most operations can give, so the OpenAPI document lists them."""
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+
+
+def with_etag(body: BaseModel, etag: str, *, status_code: int = 200) -> Response:
+    return JSONResponse(body.model_dump(mode="json"), status_code=status_code, headers={"ETag": etag})
+
+
+async def read_limited_body(request: Request, limit: int) -> bytes:
+    """The body, refusing it as soon as it passes ``limit`` bytes instead of after holding it whole."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(
+                f"The body is larger than {limit} bytes.",
+                f"Badan permintaan lebih besar dari {limit} bita.",
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,178 @@
+"""``Idempotency-Key``: the first response is stored in the same transaction as the write it reports.
+
+A retry with the same key and body replays that response; the same key with another body is a 409.
+Parallel retries queue on the unique index: the first commits, the others then find its response.
+A request that fails rolls back its reservation, so a retry after a failure runs again.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel, col
+
+from app.core.actor import Actor
+from app.core.auth import CurrentActor
+from app.core.deps import Session
+from app.core.errors import Conflict, DomainError, FieldError, InvalidInput, PreconditionRequired
+from app.core.models import created_at_column
+
+KEY_MAX_LENGTH = 255
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    __tablename__ = "idempotency_record"
+    __table_args__ = (sa.UniqueConstraint("scope", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(sa_type=sa.String(64))
+    key: str = Field(sa_type=sa.String(KEY_MAX_LENGTH))
+    request_hash: str = Field(sa_type=sa.String(64))
+    status_code: int | None = None
+    response_body: Any = Field(default=None, sa_column=sa.Column(JSONB, nullable=True))
+    response_headers: dict[str, str] | None = Field(default=None, sa_column=sa.Column(JSONB, nullable=True))
+    created_at: datetime = created_at_column()
+
+
+class IdempotentReplay(DomainError):
+    """Not an error: carries the stored response out of the dependency, past the handler."""
+
+    status = 200
+    code = "replay"
+
+    def __init__(self, record: IdempotencyRecord) -> None:
+        super().__init__("replay")
+        self.record = record
+
+
+def replay_response(record: IdempotencyRecord) -> Response:
+    headers = dict(record.response_headers or {})
+    headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(record.response_body, status_code=record.status_code or 200, headers=headers)
+
+
+@dataclass
+class Idempotency:
+    """What a create handler holds: the reserved key (if any) and how to answer so the answer is kept."""
+
+    session: AsyncSession
+    record_id: int | None = None
+    stored: dict[str, Any] = field(default_factory=dict)
+
+    async def respond(
+        self, body: BaseModel, *, status_code: int = 201, headers: dict[str, str] | None = None
+    ) -> Response:
+        content = body.model_dump(mode="json")
+        kept_headers = dict(headers or {})
+        if self.record_id is not None:
+            await self.session.execute(
+                sa.update(IdempotencyRecord)
+                .where(col(IdempotencyRecord.id) == self.record_id)
+                .values(status_code=status_code, response_body=content, response_headers=kept_headers)
+            )
+        return JSONResponse(content, status_code=status_code, headers=kept_headers)
+
+
+def _scope(actor: Actor) -> str:
+    return "public" if actor.key_id is None else f"key:{actor.key_id}"
+
+
+async def _request_hash(request: Request) -> str:
+    raw = await request.body()
+    try:
+        canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
+    except (ValueError, UnicodeDecodeError):
+        canonical = raw
+    digest = hashlib.sha256()
+    digest.update(f"{request.method} {request.url.path}\n".encode())
+    digest.update(canonical)
+    return digest.hexdigest()
+
+
+async def _reserve(session: AsyncSession, scope: str, key: str, request_hash: str) -> int | None:
+    statement = (
+        insert(IdempotencyRecord)
+        .values(scope=scope, key=key, request_hash=request_hash)
+        .on_conflict_do_nothing(index_elements=["scope", "key"])
+        .returning(col(IdempotencyRecord.id))
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def _existing(session: AsyncSession, scope: str, key: str) -> IdempotencyRecord:
+    statement = sa.select(IdempotencyRecord).where(
+        col(IdempotencyRecord.scope) == scope,
+        col(IdempotencyRecord.key) == key,
+    )
+    return (await session.execute(statement)).scalar_one()
+
+
+def _check_key(key: str) -> None:
+    if not key or len(key) > KEY_MAX_LENGTH or not key.isprintable():
+        raise InvalidInput(
+            f"Idempotency-Key must be 1-{KEY_MAX_LENGTH} printable characters.",
+            f"Idempotency-Key harus 1-{KEY_MAX_LENGTH} karakter yang dapat dicetak.",
+            code="invalid_idempotency_key",
+            errors=[FieldError(field="Idempotency-Key", message="1-255 printable characters")],
+        )
+
+
+async def _guard(
+    request: Request, session: AsyncSession, actor: Actor, key: str | None, *, required: bool
+) -> Idempotency:
+    if key is None:
+        if required:
+            raise PreconditionRequired(
+                "This request moves money: send an Idempotency-Key header so a retry cannot pay twice.",
+                "Permintaan ini memindahkan uang: kirim header Idempotency-Key agar pengulangan"
+                " tidak membayar dua kali.",
+                code="idempotency_key_required",
+            )
+        return Idempotency(session)
+    _check_key(key)
+    scope = _scope(actor)
+    request_hash = await _request_hash(request)
+    record_id = await _reserve(session, scope, key, request_hash)
+    if record_id is not None:
+        return Idempotency(session, record_id)
+    existing = await _existing(session, scope, key)
+    if existing.request_hash != request_hash:
+        raise Conflict(
+            "This Idempotency-Key was used with another request; use a new key for a new request.",
+            "Idempotency-Key ini sudah dipakai untuk permintaan lain; gunakan kunci baru.",
+            code="idempotency_key_reused",
+        )
+    raise IdempotentReplay(existing)
+
+
+IdempotencyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="A client-chosen key; a retry with the same key and body replays the first response.",
+    ),
+]
+
+
+async def optional_idempotency(
+    request: Request, session: Session, actor: CurrentActor, key: IdempotencyHeader = None
+) -> Idempotency:
+    return await _guard(request, session, actor, key, required=False)
+
+
+async def required_idempotency(
+    request: Request, session: Session, actor: CurrentActor, key: IdempotencyHeader = None
+) -> Idempotency:
+    return await _guard(request, session, actor, key, required=True)
+
+
+OptionalIdempotency = Annotated[Idempotency, Depends(optional_idempotency)]
+RequiredIdempotency = Annotated[Idempotency, Depends(required_idempotency)]

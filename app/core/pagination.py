@@ -1,0 +1,94 @@
+"""Cursor pagination: ``?limit=&cursor=`` in, ``{"data": [...], "next_cursor": ...}`` out."""
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+
+from app.core.errors import FieldError, InvalidInput
+
+T = TypeVar("T")
+
+LIMIT_DEFAULT = 50
+LIMIT_MAX = 500
+
+
+class Page(BaseModel, Generic[T]):
+    data: list[T]
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    limit: int
+    after: list[Any] | None
+    """The sort key of the last row the client saw, decoded from the cursor."""
+
+
+def encode_cursor(key: Sequence[Any]) -> str:
+    raw = json.dumps(list(key), separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, binascii.Error, UnicodeError) as exc:
+        raise _bad_cursor() from exc
+    if not isinstance(value, list) or not value:
+        raise _bad_cursor()
+    return value
+
+
+def _bad_cursor() -> InvalidInput:
+    return InvalidInput(
+        "The cursor is not one this API issued; start again without it.",
+        "Cursor tidak dikenal; mulai lagi tanpa cursor.",
+        code="invalid_cursor",
+        errors=[FieldError(field="cursor", message="not a cursor issued by this API")],
+    )
+
+
+def page_request(
+    limit: Annotated[int, Query(ge=1, le=LIMIT_MAX, description="Rows per page.")] = LIMIT_DEFAULT,
+    cursor: Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page.")] = None,
+) -> PageRequest:
+    return PageRequest(limit=limit, after=decode_cursor(cursor) if cursor else None)
+
+
+def page_of(rows: Sequence[T], request: PageRequest, key: Any) -> Page[T]:
+    """``rows`` were fetched with ``limit + 1``; the extra row only tells that another page exists."""
+    if len(rows) > request.limit:
+        visible = list(rows[: request.limit])
+        return Page(data=visible, next_cursor=encode_cursor(key(visible[-1])))
+    return Page(data=list(rows))
+
+
+def cursor_value(request: PageRequest, index: int, kind: type) -> Any:
+    """One component of the decoded cursor, checked against the type of the sort column."""
+    if request.after is None:
+        return None
+    if (
+        len(request.after) <= index
+        or not isinstance(request.after[index], kind)
+        or isinstance(request.after[index], bool)
+    ):
+        raise _bad_cursor()
+    return request.after[index]
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def convert_page(page: Page[Any], schema: type[M]) -> Page[M]:
+    """The same page with each row read into its response schema."""
+    return Page[schema](  # type: ignore[valid-type]
+        data=[schema.model_validate(row, from_attributes=True) for row in page.data],
+        next_cursor=page.next_cursor,
+    )

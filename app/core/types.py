@@ -1,0 +1,27 @@
+"""Input types shared by every domain: text PostgreSQL can store, dates in a plausible range."""
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import AfterValidator, ConfigDict, StringConstraints
+
+NO_NUL = r"^[^\x00]*$"
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=NO_NUL)]
+ShortCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=NO_NUL)]
+
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+
+
+def _plausible(value: date) -> date:
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValueError(f"date must lie between {EARLIEST_DATE} and {LATEST_DATE}")
+    return value
+
+
+LedgerDate = Annotated[date, AfterValidator(_plausible)]
+
+INPUT_MODEL = ConfigDict(extra="forbid", str_strip_whitespace=True)
+"""Inputs refuse unknown fields: a misspelt field is a client bug to report, not to ignore."""

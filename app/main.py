@@ -1,0 +1,72 @@
+"""The application factory."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
+
+from app.access.router import router as access_router
+from app.core.config import Settings, get_settings
+from app.core.db import create_engine_for, make_sessionmaker
+from app.core.embedded import start_embedded
+from app.core.errors import install_error_handlers
+from app.core.idempotency import IdempotentReplay, replay_response
+from app.core.middleware import RequestIdMiddleware
+from app.health.router import router as health_router
+from app.reference.router import router as reference_router
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+Hibah makes Indonesian regional-election grant money (dana hibah Pilkada) accountable: grant
+agreements (NPHD), disbursements, spending reports and refunds, each traceable to the rupiah.
+
+* Money is a decimal string with two places (`"23116413980.00"`).
+* Errors are RFC 9457 `application/problem+json` with a stable `code`; send
+  `Accept-Language: id` for Indonesian.
+* Writes need `Authorization: Bearer <api key>`; public reads need no key.
+"""
+
+
+def resolve_database_url(settings: Settings) -> str:
+    return settings.database_url or start_embedded(settings.data_dir)
+
+
+async def _replay(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, IdempotentReplay)
+    return replay_response(exc.record)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine_for(resolve_database_url(settings), settings)
+        app.state.engine = engine
+        app.state.sessions = make_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Hibah",
+        version="1.0.0",
+        summary="Pilkada grant-fund accountability API",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_exception_handler(IdempotentReplay, _replay)
+    app.add_middleware(RequestIdMiddleware)
+
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(reference_router)
+    api.include_router(access_router)
+    app.include_router(api)
+    app.include_router(health_router)
+    return app

@@ -1,0 +1,177 @@
+"""Request and response bodies of the reference data."""
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from app.core.types import INPUT_MODEL, LedgerDate, Name
+from app.reference.models import ElectionKind, RecipientKind, RegionLevel
+
+REGION_CODE_PATTERN = r"^[0-9]{2}(\.[0-9]{2})?$"
+RegionCode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=REGION_CODE_PATTERN),
+    Field(description="Kemendagri code: `35` (province), `35.01`-`35.69` (regency), `35.71`-`35.99` (city)."),
+]
+_PROVINCE = re.compile(r"^[0-9]{2}$")
+
+
+def level_of_code(code: str) -> RegionLevel:
+    """The level a Kemendagri code denotes; ``ValueError`` for codes outside the published ranges."""
+    province, _, local = code.partition(".")
+    if not _PROVINCE.match(province) or int(province) < 11:
+        raise ValueError("province part must be two digits from 11 to 99")
+    if not local:
+        return RegionLevel.province
+    number = int(local)
+    if 1 <= number <= 69:
+        return RegionLevel.regency
+    if 71 <= number <= 99:
+        return RegionLevel.city
+    raise ValueError("regency part must be 01-69, city part 71-99")
+
+
+class RegionCreate(BaseModel):
+    model_config = INPUT_MODEL
+
+    code: RegionCode
+    name: Name
+    level: RegionLevel | None = Field(default=None, description="Optional; must agree with the code.")
+
+    @model_validator(mode="after")
+    def _level_fits_code(self) -> Self:
+        derived = level_of_code(self.code)
+        if self.level is not None and self.level != derived:
+            raise ValueError(f"code {self.code} is a {derived.value}, not a {self.level.value}")
+        self.level = derived
+        return self
+
+
+class RegionUpdate(BaseModel):
+    model_config = INPUT_MODEL
+
+    name: Name
+
+
+class RegionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    level: RegionLevel
+    parent_code: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class RegionImportError(BaseModel):
+    row: int = Field(description="1-based data row number (the header is row 0).")
+    column: str | None
+    message: str
+
+
+class RegionImportResult(BaseModel):
+    created: int
+    updated: int
+
+
+class ElectionCreate(BaseModel):
+    model_config = INPUT_MODEL
+
+    name: Name
+    kind: ElectionKind
+    region_code: RegionCode
+    voting_day: LedgerDate
+    winner_proposed_on: LedgerDate | None = None
+
+    @model_validator(mode="after")
+    def _winner_after_voting(self) -> Self:
+        if self.winner_proposed_on is not None and self.winner_proposed_on < self.voting_day:
+            raise ValueError("winner_proposed_on cannot precede voting_day")
+        return self
+
+
+class ElectionUpdate(BaseModel):
+    model_config = INPUT_MODEL
+
+    name: Name | None = None
+    voting_day: LedgerDate | None = None
+    winner_proposed_on: LedgerDate | None = None
+
+
+class ElectionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    kind: ElectionKind
+    region_code: str
+    voting_day: date
+    winner_proposed_on: date | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+AccountText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00]*$")
+]
+AccountNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9][0-9 .-]{3,32}[0-9]$")]
+
+
+class RecipientCreate(BaseModel):
+    model_config = INPUT_MODEL
+
+    name: Name
+    kind: RecipientKind
+    region_code: RegionCode
+    bank_name: AccountText | None = None
+    account_number: AccountNumber | None = None
+    account_holder: AccountText | None = None
+
+
+class RecipientUpdate(BaseModel):
+    model_config = INPUT_MODEL
+
+    name: Name | None = None
+    bank_name: AccountText | None = None
+    account_number: AccountNumber | None = None
+    account_holder: AccountText | None = None
+
+
+class RecipientOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    kind: RecipientKind
+    region_code: str
+    bank_name: str | None
+    account_number: str | None
+    account_holder: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CodeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    label_id: str
+    label_en: str
+
+
+class StageOut(CodeOut):
+    phase: str
+
+
+class CodeList(BaseModel):
+    data: list[CodeOut]
+
+
+class StageList(BaseModel):
+    data: list[StageOut]
