@@ -15,4 +15,6 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-Session = Annotated[AsyncSession, Depends(db_session)]
+# scope="function": the transaction ends (commit or rollback) before the response is sent, so a client
+# never sees a 201 for a write that then fails to commit, nor reads its own write before it is visible.
+Session = Annotated[AsyncSession, Depends(db_session, scope="function")]

@@ -1,0 +1,140 @@
+"""Tests run the real app under uvicorn on a real PostgreSQL, and talk to it over real HTTP with httpx.
+
+The server is ``DATABASE_URL`` when set, else an embedded PostgreSQL (pgserver) in a temporary directory.
+Each run creates its own database, builds it with ``alembic upgrade head``, and empties the tables
+after every test, so tests are isolated yet the app keeps one warm connection pool.
+"""
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+from sqlalchemy.engine import make_url
+
+from app.core.auth import hash_key, new_key
+from app.core.config import Settings
+from app.core.embedded import start_embedded
+from app.core.migrate import upgrade_to_head
+from app.main import create_app
+
+KEEP_TABLES = {"alembic_version", "stage_code", "category_code"}
+
+
+def _server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    configured = os.environ.get("DATABASE_URL")
+    if configured:
+        return configured
+    return start_embedded(Path(tmp_path_factory.mktemp("hibah")))
+
+
+def _libpq(url: str) -> str:
+    """psycopg takes the plain libpq form of a SQLAlchemy URL."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = make_url(_server_url(tmp_path_factory))
+    name = f"hibah_test_{os.getpid()}"
+    admin_url = _libpq(server.set(database="postgres").render_as_string(hide_password=False))
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    url = server.set(database=name).render_as_string(hide_password=False)
+    upgrade_to_head(url)
+    yield url
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def server_address(database_url: str) -> Iterator[str]:
+    app = create_app(Settings(DATABASE_URL=database_url, log_level="warning"))
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[psycopg.Connection[Any]]:
+    """A direct connection for assertions on what was (or was not) stored."""
+    with psycopg.connect(_libpq(database_url), autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture(autouse=True)
+def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "database_url" not in request.fixturenames:
+        return
+    url = request.getfixturevalue("database_url")
+    with psycopg.connect(_libpq(url), autocommit=True) as connection:
+        tables = [
+            row[0]
+            for row in connection.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            if row[0] not in KEEP_TABLES
+        ]
+        if tables:
+            connection.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def client(server_address: str) -> Iterator[httpx.Client]:
+    """The public: no API key."""
+    with httpx.Client(base_url=f"{server_address}/api/v1", timeout=30) as http:
+        yield http
+
+
+KeyMaker = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def make_key(db: psycopg.Connection[Any]) -> KeyMaker:
+    """Authorization headers for a fresh key of ``role`` (stored hashed, as the service stores it)."""
+
+    def make(role: str, recipient_id: int | None = None, name: str = "test key") -> dict[str, str]:
+        secret = new_key()
+        db.execute(
+            "INSERT INTO api_key (name, role, recipient_id, key_hash, prefix) VALUES (%s, %s, %s, %s, %s)",
+            (name, role, recipient_id, hash_key(secret), secret[:12]),
+        )
+        return {"Authorization": f"Bearer {secret}"}
+
+    return make
+
+
+@pytest.fixture
+def admin(make_key: KeyMaker) -> dict[str, str]:
+    return make_key("admin")
+
+
+@pytest.fixture
+def region_35(client: httpx.Client, admin: dict[str, str]) -> None:
+    """Jawa Timur and Kota Probolinggo, created through the API."""
+    for body in ({"code": "35", "name": "Jawa Timur"}, {"code": "35.74", "name": "Kota Probolinggo"}):
+        response = client.post("/regions", json=body, headers=admin)
+        assert response.status_code == 201, response.text
