@@ -14,6 +14,7 @@ from app.core.embedded import start_embedded
 from app.core.errors import install_error_handlers
 from app.core.idempotency import IdempotentReplay, replay_response
 from app.core.middleware import RequestIdMiddleware
+from app.core.openapi import install_problem_openapi
 from app.health.router import router as health_router
 from app.reference.router import router as reference_router
 
@@ -69,4 +70,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(access_router)
     app.include_router(api)
     app.include_router(health_router)
+    install_problem_openapi(app)
     return app

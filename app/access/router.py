@@ -12,10 +12,11 @@ from app.core.deps import Session
 from app.core.http import PROBLEMS
 from app.core.idempotency import OptionalIdempotency
 from app.core.pagination import Page, PageRequest, convert_page, page_request
+from app.core.types import DB_ID_MAX
 
 router = APIRouter(tags=["access"])
 
-KeyIdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
+KeyIdPath = Annotated[int, Path(ge=1, le=DB_ID_MAX)]
 
 
 @router.post("/keys", response_model=KeyCreated, status_code=201, responses=PROBLEMS)

@@ -16,6 +16,7 @@ T = TypeVar("T")
 
 LIMIT_DEFAULT = 50
 LIMIT_MAX = 500
+CURSOR_INT_MAX = 2**31 - 1  # ids are PostgreSQL integers
 
 
 class Page(BaseModel, Generic[T]):
@@ -71,16 +72,17 @@ def page_of(rows: Sequence[T], request: PageRequest, key: Any) -> Page[T]:
 
 
 def cursor_value(request: PageRequest, index: int, kind: type) -> Any:
-    """One component of the decoded cursor, checked against the type of the sort column."""
+    """One component of the decoded cursor, checked against the type and range of the sort column."""
     if request.after is None:
         return None
-    if (
-        len(request.after) <= index
-        or not isinstance(request.after[index], kind)
-        or isinstance(request.after[index], bool)
-    ):
+    value = request.after[index] if len(request.after) > index else None
+    if not isinstance(value, kind) or isinstance(value, bool):
         raise _bad_cursor()
-    return request.after[index]
+    if isinstance(value, int) and not 0 <= value <= CURSOR_INT_MAX:
+        raise _bad_cursor()
+    if isinstance(value, str) and (len(value) > 200 or "\x00" in value):
+        raise _bad_cursor()
+    return value
 
 
 M = TypeVar("M", bound=BaseModel)

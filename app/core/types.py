@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Annotated
 
-from pydantic import AfterValidator, ConfigDict, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 NO_NUL = r"^[^\x00]*$"
 
@@ -25,3 +25,7 @@ LedgerDate = Annotated[date, AfterValidator(_plausible)]
 
 INPUT_MODEL = ConfigDict(extra="forbid", str_strip_whitespace=True)
 """Inputs refuse unknown fields: a misspelt field is a client bug to report, not to ignore."""
+
+DB_ID_MAX = 2**31 - 1
+DbId = Annotated[int, Field(ge=1, le=DB_ID_MAX)]
+"""A row id as clients send it: refused with a 422 before it can overflow the database's integer."""

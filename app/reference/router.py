@@ -9,7 +9,7 @@ from app.core.deps import Session
 from app.core.http import PROBLEMS, IfMatch, read_limited_body, with_etag
 from app.core.idempotency import OptionalIdempotency
 from app.core.pagination import Page, PageRequest, convert_page, page_request
-from app.core.types import NO_NUL
+from app.core.types import DB_ID_MAX, NO_NUL
 from app.reference import service
 from app.reference.models import ElectionKind, RecipientKind, RegionLevel
 from app.reference.schemas import (
@@ -36,7 +36,7 @@ Paging = Annotated[PageRequest, Depends(page_request)]
 RegionCodePath = Annotated[str, Path(pattern=REGION_CODE_PATTERN, description="Kemendagri code, e.g. 35.74")]
 RegionCodeQuery = Annotated[str | None, Query(pattern=REGION_CODE_PATTERN)]
 SearchQuery = Annotated[str | None, Query(max_length=100, pattern=NO_NUL, description="Part of the name.")]
-IdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
+IdPath = Annotated[int, Path(ge=1, le=DB_ID_MAX)]
 REGION_IMPORT_LIMIT = 5 * 1024 * 1024
 
 
