@@ -55,6 +55,11 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+async def _boom() -> None:
+    """A bug in a handler, to see what a client gets from one."""
+    raise RuntimeError("secret internals: password=hunter2")
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -65,6 +70,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def server_address(database_url: str) -> Iterator[str]:
     app = create_app(Settings(DATABASE_URL=database_url, log_level="warning"))
+    app.add_api_route("/__test__/boom", _boom)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
