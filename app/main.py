@@ -37,7 +37,7 @@ def resolve_database_url(settings: Settings) -> str:
 
 async def _replay(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, IdempotentReplay)
-    return replay_response(exc.record)
+    return replay_response(exc)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

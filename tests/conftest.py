@@ -5,8 +5,11 @@ Each run creates its own database, builds it with ``alembic upgrade head``, and 
 after every test, so tests are isolated yet the app keeps one warm connection pool.
 """
 
+import atexit
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,11 +31,17 @@ from app.main import create_app
 KEEP_TABLES = {"alembic_version", "stage_code", "category_code"}
 
 
-def _server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def _server_url() -> str:
     configured = os.environ.get("DATABASE_URL")
     if configured:
         return configured
-    return start_embedded(Path(tmp_path_factory.mktemp("hibah")))
+    # Not pytest's tmp_path: that is private to root, and as root pgserver runs PostgreSQL as
+    # its own user, who must be able to reach the data directory.
+    directory = Path(tempfile.mkdtemp(prefix="hibah-pytest-"))
+    directory.chmod(0o755)
+    # Registered before the server starts so it runs after pgserver's own exit hook stops it.
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    return start_embedded(directory)
 
 
 def _libpq(url: str) -> str:
@@ -41,8 +50,8 @@ def _libpq(url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    server = make_url(_server_url(tmp_path_factory))
+def database_url() -> Iterator[str]:
+    server = make_url(_server_url())
     name = f"hibah_test_{os.getpid()}"
     admin_url = _libpq(server.set(database="postgres").render_as_string(hide_password=False))
     with psycopg.connect(admin_url, autocommit=True) as connection:

@@ -157,7 +157,8 @@ def _field_name(location: tuple[int | str, ...]) -> str:
     parts = [str(part) for part in location]
     if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
         parts = parts[1:] if len(parts) > 1 else parts
-    return ".".join(parts)
+    # A rule across several fields (a model validator) has no single field to name.
+    return ".".join(parts) or "body"
 
 
 def _field_message(error: dict[str, Any]) -> str:

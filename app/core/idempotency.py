@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import Depends, Header, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,7 +37,8 @@ class IdempotencyRecord(SQLModel, table=True):
     key: str = Field(sa_type=sa.String(KEY_MAX_LENGTH))
     request_hash: str = Field(sa_type=sa.String(64))
     status_code: int | None = None
-    response_body: Any = Field(default=None, sa_column=sa.Column(JSONB, nullable=True))
+    # Text, not JSONB: a replay must be byte-identical to the first answer (JSONB reorders keys).
+    response_body: str | None = Field(default=None, sa_type=sa.Text)
     response_headers: dict[str, str] | None = Field(default=None, sa_column=sa.Column(JSONB, nullable=True))
     created_at: datetime = created_at_column()
 
@@ -50,13 +51,15 @@ class IdempotentReplay(DomainError):
 
     def __init__(self, record: IdempotencyRecord) -> None:
         super().__init__("replay")
-        self.record = record
+        # Copied out: the request's rollback expires the ORM row before the handler renders it.
+        self.status_code = record.status_code or 200
+        self.body = record.response_body
+        self.stored_headers = dict(record.response_headers or {})
 
 
-def replay_response(record: IdempotencyRecord) -> Response:
-    headers = dict(record.response_headers or {})
-    headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(record.response_body, status_code=record.status_code or 200, headers=headers)
+def replay_response(replay: IdempotentReplay) -> Response:
+    headers = {**replay.stored_headers, "Idempotent-Replayed": "true"}
+    return Response(replay.body, status_code=replay.status_code, headers=headers, media_type="application/json")
 
 
 @dataclass
@@ -70,7 +73,7 @@ class Idempotency:
     async def respond(
         self, body: BaseModel, *, status_code: int = 201, headers: dict[str, str] | None = None
     ) -> Response:
-        content = body.model_dump(mode="json")
+        content = body.model_dump_json()
         kept_headers = dict(headers or {})
         if self.record_id is not None:
             await self.session.execute(
@@ -78,7 +81,7 @@ class Idempotency:
                 .where(col(IdempotencyRecord.id) == self.record_id)
                 .values(status_code=status_code, response_body=content, response_headers=kept_headers)
             )
-        return JSONResponse(content, status_code=status_code, headers=kept_headers)
+        return Response(content, status_code=status_code, headers=kept_headers, media_type="application/json")
 
 
 def _scope(actor: Actor) -> str:

@@ -4,17 +4,21 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from app.core.types import INPUT_MODEL, LedgerDate, Name
 from app.reference.models import ElectionKind, RecipientKind, RegionLevel
 
 REGION_CODE_PATTERN = r"^[0-9]{2}(\.[0-9]{2})?$"
-RegionCode = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, pattern=REGION_CODE_PATTERN),
-    Field(description="Kemendagri code: `35` (province), `35.01`-`35.69` (regency), `35.71`-`35.99` (city)."),
-]
 _PROVINCE = re.compile(r"^[0-9]{2}$")
 
 
@@ -33,20 +37,38 @@ def level_of_code(code: str) -> RegionLevel:
     raise ValueError("regency part must be 01-69, city part 71-99")
 
 
+def _valid_code(code: str) -> str:
+    level_of_code(code)
+    return code
+
+
+RegionCode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=REGION_CODE_PATTERN),
+    AfterValidator(_valid_code),
+    Field(description="Kemendagri code: `35` (province), `35.01`-`35.69` (regency), `35.71`-`35.99` (city)."),
+]
+
+
 class RegionCreate(BaseModel):
     model_config = INPUT_MODEL
 
     code: RegionCode
     name: Name
-    level: RegionLevel | None = Field(default=None, description="Optional; must agree with the code.")
+    level: RegionLevel | None = Field(
+        default=None, validate_default=True, description="Optional; derived from the code, and must agree with it."
+    )
 
-    @model_validator(mode="after")
-    def _level_fits_code(self) -> Self:
-        derived = level_of_code(self.code)
-        if self.level is not None and self.level != derived:
-            raise ValueError(f"code {self.code} is a {derived.value}, not a {self.level.value}")
-        self.level = derived
-        return self
+    @field_validator("level")
+    @classmethod
+    def _level_fits_code(cls, level: RegionLevel | None, info: ValidationInfo) -> RegionLevel | None:
+        code = info.data.get("code")
+        if code is None:
+            return level
+        derived = level_of_code(code)
+        if level is not None and level != derived:
+            raise ValueError(f"code {code} is a {derived.value}, not a {level.value}")
+        return derived
 
 
 class RegionUpdate(BaseModel):

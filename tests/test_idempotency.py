@@ -1,0 +1,82 @@
+"""Idempotency-Key: replay on the same key and body, 409 on another body, one record under parallel retries."""
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import psycopg
+
+from tests.conftest import KeyMaker
+from tests.test_conventions import assert_problem
+
+
+def count(db: psycopg.Connection[Any], table: str) -> int:
+    row = db.execute(f"SELECT count(*) FROM {table}").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_same_key_same_body_replays(client: httpx.Client, admin: dict[str, str], db: psycopg.Connection[Any]) -> None:
+    headers = {**admin, "Idempotency-Key": "province-35"}
+    first = client.post("/regions", json={"code": "35", "name": "Jawa Timur"}, headers=headers)
+    again = client.post("/regions", json={"name": "Jawa Timur", "code": "35"}, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.headers["location"] == first.headers["location"]
+    assert count(db, "region") == 1
+    assert count(db, "audit_event") == 1
+
+
+def test_same_key_other_body_is_409(client: httpx.Client, admin: dict[str, str], db: psycopg.Connection[Any]) -> None:
+    headers = {**admin, "Idempotency-Key": "k-1"}
+    assert client.post("/regions", json={"code": "35", "name": "Jawa Timur"}, headers=headers).status_code == 201
+    reused = client.post("/regions", json={"code": "36", "name": "Banten"}, headers=headers)
+    assert_problem(reused, 409, "idempotency_key_reused")
+    assert count(db, "region") == 1
+
+
+def test_keys_are_scoped_to_the_api_key(client: httpx.Client, make_key: KeyMaker, db: psycopg.Connection[Any]) -> None:
+    first, second = make_key("admin"), make_key("admin")
+    body = {"code": "35", "name": "Jawa Timur"}
+    assert client.post("/regions", json=body, headers={**first, "Idempotency-Key": "same"}).status_code == 201
+    other = client.post("/regions", json=body, headers={**second, "Idempotency-Key": "same"})
+    assert_problem(other, 409, "region_exists")
+
+
+def test_a_failed_request_is_not_remembered(
+    client: httpx.Client, admin: dict[str, str], db: psycopg.Connection[Any]
+) -> None:
+    headers = {**admin, "Idempotency-Key": "retry-after-fix"}
+    body = {"code": "35.74", "name": "Kota Probolinggo"}
+    assert_problem(client.post("/regions", json=body, headers=headers), 422, "parent_region_missing")
+    assert count(db, "idempotency_record") == 0
+    assert client.post("/regions", json={"code": "35", "name": "Jawa Timur"}, headers=admin).status_code == 201
+    assert client.post("/regions", json=body, headers=headers).status_code == 201
+
+
+def test_invalid_key_is_422(client: httpx.Client, admin: dict[str, str]) -> None:
+    response = client.post(
+        "/regions", json={"code": "35", "name": "X"}, headers={**admin, "Idempotency-Key": "x" * 256}
+    )
+    assert_problem(response, 422, "invalid_idempotency_key")
+
+
+def test_parallel_retries_store_one_record(
+    server_address: str, admin: dict[str, str], db: psycopg.Connection[Any]
+) -> None:
+    """25 clients on 25 connections send the same create at once: one row, 25 identical answers."""
+    body = {"code": "35", "name": "Jawa Timur"}
+    headers = {**admin, "Idempotency-Key": "storm"}
+
+    def send(_: int) -> httpx.Response:
+        with httpx.Client(base_url=f"{server_address}/api/v1", timeout=30) as http:
+            return http.post("/regions", json=body, headers=headers)
+
+    with ThreadPoolExecutor(max_workers=25) as pool:
+        responses = list(pool.map(send, range(25)))
+    assert {response.status_code for response in responses} == {201}
+    assert len({response.text for response in responses}) == 1
+    assert sum(response.headers.get("idempotent-replayed") == "true" for response in responses) == 24
+    assert count(db, "region") == 1
+    assert count(db, "idempotency_record") == 1
