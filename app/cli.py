@@ -3,6 +3,7 @@
 import asyncio
 import os
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -12,7 +13,7 @@ import typer
 import uvicorn
 from rich.console import Console
 from rich.progress import Progress
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import service as access
@@ -40,8 +41,13 @@ T = TypeVar("T")
 
 
 def database_url() -> str:
-    """DATABASE_URL, or the embedded server (started or joined) under the data directory."""
+    """DATABASE_URL, or the embedded server (started or joined, and migrated) under the data directory."""
+    embedded = get_settings().database_url is None
     url = resolve_database_url(get_settings())
+    if embedded:
+        # The embedded database is the user's own scratch database: bring it to the latest schema
+        # so any first command works. A configured server is migrated only when asked (`migrate`).
+        upgrade_to_head(url)
     # Children (uvicorn workers) and later commands in this process use the same server.
     os.environ["DATABASE_URL"] = url
     get_settings.cache_clear()
@@ -161,6 +167,11 @@ def regions_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fa
     typer.echo(f"imported {result.created} new and {result.updated} changed regions")
 
 
+def _first_line(exc: DBAPIError) -> str:
+    lines = str(exc.orig).strip().splitlines()
+    return lines[0] if lines else type(exc.orig).__name__
+
+
 def main() -> None:
     try:
         app()
@@ -174,9 +185,22 @@ def main() -> None:
             f"error: cannot reach the database: {str(exc.orig).strip().splitlines()[0]}", style="red", highlight=False
         )
         sys.exit(1)
+    except ProgrammingError as exc:
+        if "does not exist" in str(exc.orig):
+            err.print("error: the database has no Hibah schema yet: run `hibah migrate` first", style="red")
+        else:
+            err.print(f"error: the database refused: {_first_line(exc)}", style="red", highlight=False)
+        sys.exit(1)
     except DBAPIError as exc:
-        err.print(f"error: the database refused: {str(exc.orig).strip().splitlines()[0]}", style="red", highlight=False)
+        err.print(f"error: the database refused: {_first_line(exc)}", style="red", highlight=False)
+        sys.exit(1)
+    except (ConnectionError, socket.gaierror, TimeoutError) as exc:
+        err.print(f"error: cannot reach the database: {exc}", style="red", highlight=False)
         sys.exit(1)
     except (OSError, ValueError) as exc:
         err.print(f"error: {exc}", style="red", highlight=False)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,7 @@
 """The embedded PostgreSQL (pgserver) used when no DATABASE_URL is given."""
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,20 @@ EMBEDDED_DATABASE = "hibah"
 
 def start_embedded(data_dir: Path) -> str:
     """Start (or join) the server kept under ``data_dir``; it stops when its last user process exits."""
-    import pgserver  # noqa: PLC0415 - heavy import, only needed without DATABASE_URL
+    with warnings.catch_warnings():
+        # platformdirs warns that XDG_RUNTIME_DIR is unset (normal in containers and CI) and falls back.
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        import pgserver  # noqa: PLC0415 - heavy import, only needed without DATABASE_URL
+
+        return _start(pgserver, data_dir)
+
+
+def _start(pgserver: Any, data_dir: Path) -> str:
 
     pgdata = (data_dir / "pgdata").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     _forget_dead_users(pgdata)
-    server: Any = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
+    server: Any = pgserver.get_server(pgdata, cleanup_mode="stop")
     # A constant name, not input: safe to put in the statement.
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DATABASE}';")  # noqa: S608
     if "(1 row)" not in exists:

@@ -1,0 +1,141 @@
+"""The two README commands as a new user runs them: `hibah serve --demo` on the embedded PostgreSQL,
+and `hibah keys …` / `hibah regions import` beside it on the same embedded database."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+HIBAH = [sys.executable, "-m", "app.cli"]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    """A fresh directory, as a new user would start in (traversable by pgserver's own user)."""
+    directory = Path(tempfile.mkdtemp(prefix="hibah-cli-"))
+    directory.chmod(0o755)
+    yield directory
+    subprocess.run(["rm", "-rf", str(directory)], check=False)
+
+
+def _env() -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    env["HIBAH_LOG_LEVEL"] = "warning"
+    return env
+
+
+def _hibah(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*HIBAH, *args], cwd=workdir, env=_env(), capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def _serve(workdir: Path, port: int) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [*HIBAH, "serve", "--demo", "--port", str(port)],
+        cwd=workdir,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                return process
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None:
+            break
+        time.sleep(0.3)
+    process.kill()
+    raise AssertionError(f"serve did not become ready:\n{process.communicate()[0]}")
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+
+
+def _embedded_postgres_running(workdir: Path) -> bool:
+    found = subprocess.run(["pgrep", "-f", f"{workdir}/.hibah/pgdata"], capture_output=True, check=False)
+    return found.returncode == 0
+
+
+def test_serve_demo_keys_and_restart(workdir: Path) -> None:
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api/v1"
+    server = _serve(workdir, port)
+    try:
+        assert httpx.get(f"{api}/regions/35.74").json()["name"] == "Kota Probolinggo"
+        created = _hibah(workdir, "keys", "create", "--role", "admin", "--name", "ops")
+        assert created.returncode == 0, created.stderr
+        secret = created.stdout.strip().splitlines()[-1]
+        assert secret.startswith("hibah_")
+        headers = {"Authorization": f"Bearer {secret}"}
+        assert (
+            httpx.post(
+                f"{api}/regions", json={"code": "35.13", "name": "Kab. Probolinggo"}, headers=headers
+            ).status_code
+            == 201
+        )
+        csv = workdir / "regions.csv"
+        csv.write_text("code,name\n36,Banten\n36.71,Kota Tangerang\n")
+        imported = _hibah(workdir, "regions", "import", str(csv))
+        assert imported.returncode == 0, imported.stderr
+        assert "imported 2 new" in imported.stdout
+        key_id = _hibah(workdir, "keys", "list").stdout.splitlines()[1].split("\t")[0]
+        assert _hibah(workdir, "keys", "revoke", key_id).returncode == 0
+        assert httpx.get(f"{api}/keys/me", headers=headers).status_code == 401
+    finally:
+        _stop(server)
+    assert not _embedded_postgres_running(workdir), "the embedded PostgreSQL outlived serve"
+
+    server = _serve(workdir, port)
+    try:
+        recipients = httpx.get(f"{api}/recipients", params={"region_code": "35.74"}).json()["data"]
+        assert len(recipients) == 4, "a restart must not load the demo twice"
+        assert httpx.get(f"{api}/regions/36.71").status_code == 200, "data is kept between runs"
+    finally:
+        _stop(server)
+
+
+def test_cli_errors_are_one_line(workdir: Path) -> None:
+    bad = workdir / "bad.csv"
+    bad.write_text("code,name\n35.70,Nowhere\n")
+    result = _hibah(workdir, "regions", "import", str(bad))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().startswith("error: The file has 1 error")
+    unknown = _hibah(workdir, "keys", "revoke", "999")
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == "error: There is no API key 999."
+    scoped = _hibah(workdir, "keys", "create", "--role", "recipient", "--name", "x")
+    assert scoped.returncode == 1
+    assert "Traceback" not in scoped.stderr
+
+
+def test_unreachable_database_is_one_line(workdir: Path) -> None:
+    env = {**_env(), "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    result = subprocess.run(
+        [*HIBAH, "keys", "list"], cwd=workdir, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: cannot reach the database")
+    assert "Traceback" not in result.stderr
