@@ -13,7 +13,7 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     body: dict[str, object] = response.json()
-    assert PROBLEM_FIELDS <= body.keys()
+    assert body.keys() >= PROBLEM_FIELDS
     assert body["status"] == status
     assert body["code"] == code
     return body
