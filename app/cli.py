@@ -111,12 +111,15 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
 def keys_create(
     role: Annotated[Role, typer.Option(help="admin, finance, recipient or auditor.")],
     name: Annotated[str, typer.Option(help="Who holds the key.")],
+    region_code: Annotated[
+        str | None, typer.Option(help="For the finance role: bind the key to one Pemda's region code.")
+    ] = None,
     recipient_id: Annotated[
         int | None, typer.Option(help="For the recipient role: the recipient it speaks for.")
     ] = None,
 ) -> None:
     """Create a key; the secret is printed alone on the last line, and only its hash is stored."""
-    data = KeyCreate(name=name, role=role, recipient_id=recipient_id)
+    data = KeyCreate(name=name, role=role, recipient_id=recipient_id, region_code=region_code)
     key, secret = run_in_transaction(lambda session: access.create_key(session, OPERATOR, data))
     err.print(f"created key {key.id} ({key.role.value}) for {key.name}; store it now, it is not shown again:")
     typer.echo(secret)
@@ -134,6 +137,7 @@ def keys_list() -> None:
             for key in page.data:
                 state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
                 scope = f" recipient={key.recipient_id}" if key.recipient_id else ""
+                scope += f" region={key.region_code}" if key.region_code else ""
                 lines.append(f"{key.id}\t{key.role.value}\t{key.prefix}…\t{state}\t{key.name}{scope}")
             if page.next_cursor is None:
                 return lines

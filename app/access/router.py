@@ -41,7 +41,7 @@ async def list_keys(
 
 @router.get("/keys/me", response_model=WhoAmI, responses=PROBLEMS)
 async def who_am_i(actor: CurrentActor) -> WhoAmI:
-    return WhoAmI(key_id=actor.key_id, role=actor.role, recipient_id=actor.recipient_id)
+    return WhoAmI(key_id=actor.key_id, role=actor.role, recipient_id=actor.recipient_id, region_code=actor.region_code)
 
 
 @router.get("/keys/{key_id}", response_model=KeyOut, responses=PROBLEMS)

@@ -11,7 +11,7 @@ from app.core.auth import ApiKey, hash_key, new_key
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.core.models import utcnow
 from app.core.pagination import Page, PageRequest, cursor_value, page_of
-from app.reference.models import Recipient
+from app.reference.models import Recipient, Region
 
 PREFIX_LENGTH = 12
 
@@ -25,11 +25,19 @@ async def create_key(session: AsyncSession, actor: Actor, data: KeyCreate) -> tu
             code="unknown_recipient",
             errors=[FieldError(field="recipient_id", message="no such recipient")],
         )
+    if data.region_code is not None and await session.get(Region, data.region_code) is None:
+        raise InvalidInput(
+            f"There is no region {data.region_code}.",
+            f"Tidak ada wilayah {data.region_code}.",
+            code="unknown_region",
+            errors=[FieldError(field="region_code", message="no such region")],
+        )
     secret = new_key()
     key = ApiKey(
         name=data.name,
         role=data.role,
         recipient_id=data.recipient_id,
+        region_code=data.region_code,
         key_hash=hash_key(secret),
         prefix=secret[:PREFIX_LENGTH],
         created_by_key_id=actor.key_id,
@@ -42,7 +50,13 @@ async def create_key(session: AsyncSession, actor: Actor, data: KeyCreate) -> tu
         action="api_key.create",
         entity="api_key",
         entity_id=key.id,
-        payload={"name": key.name, "role": key.role.value, "recipient_id": key.recipient_id, "prefix": key.prefix},
+        payload={
+            "name": key.name,
+            "role": key.role.value,
+            "recipient_id": key.recipient_id,
+            "region_code": key.region_code,
+            "prefix": key.prefix,
+        },
     )
     return key, secret
 

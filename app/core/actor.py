@@ -13,11 +13,15 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Actor:
-    """A key with its role (and, for recipient keys, the one recipient it speaks for), or the public."""
+    """A key with its role and scope, or the public.
+
+    A recipient key speaks for one recipient; a finance key may be bound to one Pemda's region.
+    """
 
     key_id: int | None = None
     role: Role | None = None
     recipient_id: int | None = None
+    region_code: str | None = None
 
     @property
     def is_public(self) -> bool:

@@ -22,12 +22,17 @@ KEY_PREFIX = "hibah_"
 
 class ApiKey(SQLModel, table=True):
     __tablename__ = "api_key"
-    __table_args__ = (sa.CheckConstraint("(role = 'recipient') = (recipient_id IS NOT NULL)", name="recipient_scope"),)
+    __table_args__ = (
+        sa.CheckConstraint("(role = 'recipient') = (recipient_id IS NOT NULL)", name="recipient_scope"),
+        sa.CheckConstraint("role = 'finance' OR region_code IS NULL", name="region_scope"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_type=sa.Text)
     role: Role = enum_column(Role, "api_key_role")
     recipient_id: int | None = Field(default=None, foreign_key="recipient.id", index=True)
+    # A finance key may be bound to one Pemda (its region); unbound, it acts nationally.
+    region_code: str | None = Field(default=None, foreign_key="region.code", sa_type=sa.String(5))
     key_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
     prefix: str = Field(sa_type=sa.String(16))
     created_at: datetime = created_at_column()
@@ -76,7 +81,7 @@ async def current_actor(
             code="invalid_api_key",
         )
     assert found.id is not None
-    actor = Actor(key_id=found.id, role=found.role, recipient_id=found.recipient_id)
+    actor = Actor(key_id=found.id, role=found.role, recipient_id=found.recipient_id, region_code=found.region_code)
     request.state.actor = actor
     return actor
 

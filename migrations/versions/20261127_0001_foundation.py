@@ -189,14 +189,17 @@ def upgrade() -> None:
     sa.Column('name', sa.Text(), nullable=False),
     sa.Column('role', sa.Enum('admin', 'finance', 'recipient', 'auditor', name='api_key_role', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('recipient_id', sa.Integer(), nullable=True),
+    sa.Column('region_code', sa.String(length=5), nullable=True),
     sa.Column('key_hash', sa.String(length=64), nullable=False),
     sa.Column('prefix', sa.String(length=16), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('created_by_key_id', sa.Integer(), nullable=True),
     sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("(role = 'recipient') = (recipient_id IS NOT NULL)", name=op.f('ck_api_key_recipient_scope')),
+    sa.CheckConstraint("role = 'finance' OR region_code IS NULL", name=op.f('ck_api_key_region_scope')),
     sa.ForeignKeyConstraint(['created_by_key_id'], ['api_key.id'], name=op.f('fk_api_key_created_by_key_id_api_key')),
     sa.ForeignKeyConstraint(['recipient_id'], ['recipient.id'], name=op.f('fk_api_key_recipient_id_recipient')),
+    sa.ForeignKeyConstraint(['region_code'], ['region.code'], name=op.f('fk_api_key_region_code_region')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_key')),
     sa.UniqueConstraint('key_hash', name=op.f('uq_api_key_key_hash'))
     )
