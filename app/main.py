@@ -15,6 +15,7 @@ from app.core.errors import install_error_handlers
 from app.core.idempotency import IdempotentReplay, replay_response
 from app.core.middleware import RequestIdMiddleware
 from app.core.openapi import install_problem_openapi
+from app.grants.router import router as grants_router
 from app.health.router import router as health_router
 from app.reference.router import router as reference_router
 
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(reference_router)
     api.include_router(access_router)
+    api.include_router(grants_router)
     app.include_router(api)
     app.include_router(health_router)
     install_problem_openapi(app)

@@ -3,6 +3,22 @@
 from app.core.audit import AuditEvent
 from app.core.auth import ApiKey
 from app.core.idempotency import IdempotencyRecord
+from app.grants.models import Agreement, Amendment, BudgetLine, Disbursement, DisbursementReversal, Refund
 from app.reference.models import CategoryCode, Election, Recipient, Region, StageCode
 
-__all__ = ["ApiKey", "AuditEvent", "CategoryCode", "Election", "IdempotencyRecord", "Recipient", "Region", "StageCode"]
+__all__ = [
+    "Agreement",
+    "Amendment",
+    "ApiKey",
+    "AuditEvent",
+    "BudgetLine",
+    "CategoryCode",
+    "Disbursement",
+    "DisbursementReversal",
+    "Election",
+    "IdempotencyRecord",
+    "Recipient",
+    "Refund",
+    "Region",
+    "StageCode",
+]

@@ -249,6 +249,53 @@ _SQLSTATE_PROBLEMS: dict[str, tuple[int, str, str, str]] = {
 }
 
 
+# Unique constraints that a lost race (two requests passing the service's pre-check together) trips:
+# the client gets the same code the pre-check would have given.
+_CONSTRAINT_PROBLEMS: dict[str, tuple[str, str, str]] = {
+    "pk_region": ("region_exists", "The region already exists.", "Wilayah sudah ada."),
+    "uq_election_region_code_voting_day": (
+        "election_exists",
+        "The region already has an election that day.",
+        "Wilayah sudah memiliki pemilihan hari itu.",
+    ),
+    "uq_recipient_region_code_name": (
+        "recipient_exists",
+        "The region already has a recipient of that name.",
+        "Nama penerima sudah ada di wilayah ini.",
+    ),
+    "uq_agreement_number": (
+        "agreement_number_exists",
+        "The NPHD number is already recorded.",
+        "Nomor NPHD sudah tercatat.",
+    ),
+    "uq_agreement_open_per_recipient": (
+        "agreement_exists",
+        "The recipient already has an open agreement for this election.",
+        "Penerima sudah memiliki NPHD aktif untuk pemilihan ini.",
+    ),
+    "uq_amendment_agreement_id_number": (
+        "amendment_number_exists",
+        "The amendment number is already recorded.",
+        "Nomor adendum sudah tercatat.",
+    ),
+    "uq_disbursement_sp2d_number": ("sp2d_number_exists", "The SP2D is already recorded.", "SP2D sudah tercatat."),
+    "uq_disbursement_reversal_disbursement_id": (
+        "already_reversed",
+        "The disbursement is already reversed.",
+        "Pencairan sudah dibatalkan.",
+    ),
+    "uq_refund_sts_number": ("sts_number_exists", "The STS is already recorded.", "STS sudah tercatat."),
+}
+
+
+def _constraint_name(exc: DBAPIError) -> str | None:
+    for candidate in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        name = getattr(candidate, "constraint_name", None)
+        if isinstance(name, str):
+            return name
+    return None
+
+
 def _sqlstate(exc: DBAPIError) -> str | None:
     original = exc.orig
     for attribute in ("sqlstate", "pgcode"):
@@ -263,6 +310,11 @@ def _sqlstate(exc: DBAPIError) -> str | None:
 async def handle_database_error(request: Request, exc: Exception) -> JSONResponse:
     """A constraint the database enforces behind the services (a lost race, say) is the client's 409/422."""
     assert isinstance(exc, DBAPIError)
+    constraint = _CONSTRAINT_PROBLEMS.get(_constraint_name(exc) or "")
+    if constraint is not None:
+        code, english, indonesian = constraint
+        detail = indonesian if language_of(request) == "id" else english
+        return problem_response(request, status=409, code=code, detail=detail)
     known = _SQLSTATE_PROBLEMS.get(_sqlstate(exc) or "")
     if known is None:
         return await handle_unexpected_error(request, exc)

@@ -36,6 +36,7 @@ def enum_column(enum: type[StrEnum], name: str, **kwargs: Any) -> Any:
                 validate_strings=True,
             ),
             nullable=kwargs.pop("nullable", False),
+            server_default=kwargs.pop("server_default", None),
             **kwargs,
         )
     )
