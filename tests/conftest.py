@@ -12,7 +12,9 @@ import socket
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -131,11 +133,14 @@ KeyMaker = Callable[..., dict[str, str]]
 def make_key(db: psycopg.Connection[Any]) -> KeyMaker:
     """Authorization headers for a fresh key of ``role`` (stored hashed, as the service stores it)."""
 
-    def make(role: str, recipient_id: int | None = None, name: str = "test key") -> dict[str, str]:
+    def make(
+        role: str, recipient_id: int | None = None, name: str = "test key", region_code: str | None = None
+    ) -> dict[str, str]:
         secret = new_key()
         db.execute(
-            "INSERT INTO api_key (name, role, recipient_id, key_hash, prefix) VALUES (%s, %s, %s, %s, %s)",
-            (name, role, recipient_id, hash_key(secret), secret[:12]),
+            "INSERT INTO api_key (name, role, recipient_id, region_code, key_hash, prefix)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            (name, role, recipient_id, region_code, hash_key(secret), secret[:12]),
         )
         return {"Authorization": f"Bearer {secret}"}
 
@@ -153,3 +158,53 @@ def region_35(client: httpx.Client, admin: dict[str, str]) -> None:
     for body in ({"code": "35", "name": "Jawa Timur"}, {"code": "35.74", "name": "Kota Probolinggo"}):
         response = client.post("/regions", json=body, headers=admin)
         assert response.status_code == 201, response.text
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A mayoral election in Kota Probolinggo, its KPU, a finance key, and one staged NPHD."""
+
+    agreement_id: int
+    election_id: int
+    recipient_id: int
+    finance: dict[str, str]
+    admin: dict[str, str]
+
+
+def money_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The headers of a money POST: a fresh Idempotency-Key each time."""
+    return {**headers, "Idempotency-Key": uuid.uuid4().hex}
+
+
+@pytest.fixture
+def election_and_kpu(client: httpx.Client, admin: dict[str, str], region_35: None) -> tuple[int, int]:
+    election = client.post(
+        "/elections",
+        json={"name": "Pilwali Probolinggo 2024", "kind": "mayor", "region_code": "35.74", "voting_day": "2024-11-27"},
+        headers=admin,
+    )
+    recipient = client.post(
+        "/recipients", json={"name": "KPU Kota Probolinggo", "kind": "kpu", "region_code": "35.74"}, headers=admin
+    )
+    assert election.status_code == recipient.status_code == 201
+    return election.json()["id"], recipient.json()["id"]
+
+
+@pytest.fixture
+def grant(client: httpx.Client, admin: dict[str, str], make_key: KeyMaker, election_and_kpu: tuple[int, int]) -> Grant:
+    election_id, recipient_id = election_and_kpu
+    finance = make_key("finance")
+    created = client.post(
+        "/agreements",
+        json={
+            "number": "NPHD-KPU-3574-2023",
+            "election_id": election_id,
+            "recipient_id": recipient_id,
+            "signed_on": "2023-12-04",
+            "scheme": "staged",
+            "amount": "23116413980.00",
+        },
+        headers=finance,
+    )
+    assert created.status_code == 201, created.text
+    return Grant(created.json()["id"], election_id, recipient_id, finance, admin)

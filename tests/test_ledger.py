@@ -1,0 +1,282 @@
+"""The grant ledger through the API, with the real figures of KPU and Bawaslu Kota Probolinggo."""
+
+from typing import Any
+
+import httpx
+import psycopg
+
+from tests.conftest import Grant, KeyMaker, money_headers
+from tests.test_conventions import assert_problem
+from tests.test_idempotency import count
+
+
+def pay(
+    client: httpx.Client, grant: Grant, amount: str, sp2d: str, paid_on: str = "2024-01-10", tranche: int = 1
+) -> httpx.Response:
+    body = {"tranche": tranche, "amount": amount, "paid_on": paid_on, "sp2d_number": sp2d}
+    return client.post(
+        f"/agreements/{grant.agreement_id}/disbursements", json=body, headers=money_headers(grant.finance)
+    )
+
+
+def position(client: httpx.Client, grant: Grant) -> dict[str, Any]:
+    response = client.get(f"/agreements/{grant.agreement_id}/position")
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_agreement_is_public_with_etag(client: httpx.Client, grant: Grant) -> None:
+    response = client.get(f"/agreements/{grant.agreement_id}")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["amount"] == body["original_amount"] == "23116413980.00"
+    assert body["currency"] == "IDR"
+    assert body["region_code"] == "35.74"
+    assert body["province_code"] == "35"
+    assert body["recipient_kind"] == "kpu"
+    assert response.headers["etag"] == f'"agreement-{grant.agreement_id}-v1"'
+
+
+def test_kpu_disbursements_and_position(client: httpx.Client, grant: Grant) -> None:
+    assert pay(client, grant, "1300000000.00", "SP2D-1", "2023-12-19").status_code == 201
+    assert pay(client, grant, "7946565592", "SP2D-2", "2024-01-26").status_code == 201
+    assert pay(client, grant, "13869848388.00", "SP2D-3", "2024-06-14", tranche=2).status_code == 201
+    state = position(client, grant)
+    assert state["disbursed"] == "23116413980.00"
+    assert state["undisbursed"] == "0.00"
+    assert state["held"] == "23116413980.00"
+    assert state["absorption"] == "0.0000"
+    over = pay(client, grant, "0.01", "SP2D-4")
+    body = assert_problem(over, 409, "over_disbursement")
+    assert "Rp0.00" in str(body["detail"])
+
+
+def test_over_disbursement_names_what_is_left(client: httpx.Client, grant: Grant, db: psycopg.Connection[Any]) -> None:
+    assert pay(client, grant, "23000000000", "SP2D-A").status_code == 201
+    over = pay(client, grant, "200000000", "SP2D-B")
+    assert "Rp116413980.00" in str(assert_problem(over, 409, "over_disbursement")["detail"])
+    assert count(db, "disbursement") == 1
+
+
+def test_money_posts_require_an_idempotency_key(client: httpx.Client, grant: Grant) -> None:
+    body = {"tranche": 1, "amount": "1000", "paid_on": "2024-01-10", "sp2d_number": "SP2D-X"}
+    response = client.post(f"/agreements/{grant.agreement_id}/disbursements", json=body, headers=grant.finance)
+    assert_problem(response, 428, "idempotency_key_required")
+
+
+def test_disbursement_rules(client: httpx.Client, grant: Grant, db: psycopg.Connection[Any]) -> None:
+    assert pay(client, grant, "1000", "SP2D-1").status_code == 201
+    assert_problem(pay(client, grant, "1000", "SP2D-1"), 409, "sp2d_number_exists")
+    assert_problem(pay(client, grant, "1000", "SP2D-2", paid_on="2023-12-03"), 422, "paid_on_too_early")
+    assert_problem(pay(client, grant, "-5", "SP2D-3"), 422, "validation_error")
+    assert_problem(pay(client, grant, "10.001", "SP2D-3"), 422, "validation_error")
+    assert count(db, "disbursement") == 1
+
+
+def test_money_records_cannot_be_edited(client: httpx.Client, grant: Grant) -> None:
+    entry = pay(client, grant, "1000", "SP2D-1").json()
+    for method in ("PUT", "PATCH", "DELETE"):
+        response = client.request(method, f"/disbursements/{entry['id']}", headers=grant.finance)
+        assert_problem(response, 405, "method_not_allowed")
+
+
+def test_reversal_once_as_a_new_entry(client: httpx.Client, grant: Grant) -> None:
+    entry = pay(client, grant, "1300000000", "SP2D-1").json()
+    reversal_url = f"/disbursements/{entry['id']}/reversal"
+    body = {"reversed_on": "2024-01-15", "reason": "SP2D diterbitkan ke rekening yang salah"}
+    reversed_ = client.post(reversal_url, json=body, headers=money_headers(grant.finance))
+    assert reversed_.status_code == 201, reversed_.text
+    assert reversed_.json()["amount"] == "1300000000.00"
+    assert_problem(client.post(reversal_url, json=body, headers=money_headers(grant.finance)), 409, "already_reversed")
+    shown = client.get(f"/disbursements/{entry['id']}").json()
+    assert shown["amount"] == "1300000000.00"
+    assert shown["reversal"]["reason"] == body["reason"]
+    assert position(client, grant)["disbursed"] == "0.00"
+    assert pay(client, grant, "1300000000", "SP2D-2").status_code == 201
+
+
+def test_refund_never_above_what_is_held(client: httpx.Client, grant: Grant, db: psycopg.Connection[Any]) -> None:
+    pay(client, grant, "5000000", "SP2D-1")
+    url = f"/agreements/{grant.agreement_id}/refunds"
+    too_much = {"amount": "5000000.01", "returned_on": "2025-05-07", "sts_number": "STS-1"}
+    assert_problem(client.post(url, json=too_much, headers=money_headers(grant.finance)), 409, "refund_exceeds_held")
+    ok = client.post(url, json={**too_much, "amount": "4000000"}, headers=money_headers(grant.finance))
+    assert ok.status_code == 201
+    assert_problem(
+        client.post(url, json={**too_much, "amount": "1"}, headers=money_headers(grant.finance)),
+        409,
+        "sts_number_exists",
+    )
+    state = position(client, grant)
+    assert (state["refunded"], state["held"]) == ("4000000.00", "1000000.00")
+    assert count(db, "refund") == 1
+
+
+def test_reversal_cannot_take_back_refunded_money(client: httpx.Client, grant: Grant) -> None:
+    entry = pay(client, grant, "1000000", "SP2D-1").json()
+    client.post(
+        f"/agreements/{grant.agreement_id}/refunds",
+        json={"amount": "600000", "returned_on": "2024-02-01", "sts_number": "STS-1"},
+        headers=money_headers(grant.finance),
+    )
+    response = client.post(
+        f"/disbursements/{entry['id']}/reversal",
+        json={"reversed_on": "2024-02-02", "reason": "salah bayar"},
+        headers=money_headers(grant.finance),
+    )
+    assert_problem(response, 409, "reversal_exceeds_held")
+
+
+def test_bawaslu_amendment(
+    client: httpx.Client, admin: dict[str, str], make_key: KeyMaker, election_and_kpu: tuple[int, int]
+) -> None:
+    election_id, _ = election_and_kpu
+    finance = make_key("finance", region_code="35.74")
+    bawaslu = client.post(
+        "/recipients",
+        json={"name": "Bawaslu Kota Probolinggo", "kind": "bawaslu", "region_code": "35.74"},
+        headers=admin,
+    ).json()
+    created = client.post(
+        "/agreements",
+        json={
+            "number": "NPHD-BAWASLU-3574",
+            "election_id": election_id,
+            "recipient_id": bawaslu["id"],
+            "signed_on": "2024-02-05",
+            "scheme": "staged",
+            "amount": "4715559500",
+        },
+        headers=finance,
+    )
+    agreement_id, etag = created.json()["id"], created.headers["etag"]
+    grant = Grant(agreement_id, election_id, bawaslu["id"], finance, admin)
+    assert pay(client, grant, "1886223800", "SP2D-B1", "2024-02-16").status_code == 201
+    amendment = {
+        "number": "ADD-01/NPHD-BAWASLU-3574",
+        "signed_on": "2024-06-01",
+        "new_amount": "5407053000",
+        "reason": "other",
+        "note": "Tambahan untuk pengawasan tahapan kampanye",
+    }
+    url = f"/agreements/{agreement_id}/amendments"
+    amended = client.post(url, json=amendment, headers={**finance, "If-Match": etag})
+    assert amended.status_code == 201, amended.text
+    assert amended.json()["previous_amount"] == "4715559500.00"
+    stale = client.post(url, json={**amendment, "number": "ADD-02"}, headers={**finance, "If-Match": etag})
+    assert_problem(stale, 412, "etag_mismatch")
+    below = {**amendment, "number": "ADD-03", "new_amount": "1000000000"}
+    assert_problem(client.post(url, json=below, headers=finance), 409, "amount_below_disbursed")
+    agreement = client.get(f"/agreements/{agreement_id}").json()
+    assert (agreement["original_amount"], agreement["amount"], agreement["version"]) == (
+        "4715559500.00",
+        "5407053000.00",
+        2,
+    )
+    history = client.get(url).json()["data"]
+    assert [row["number"] for row in history] == ["ADD-01/NPHD-BAWASLU-3574"]
+    assert pay(client, grant, "3520829200", "SP2D-B2", "2024-06-20", tranche=2).status_code == 201
+    assert position(client, grant)["undisbursed"] == "0.00"
+
+
+def test_budget_lines_must_add_up(client: httpx.Client, grant: Grant, election_and_kpu: tuple[int, int]) -> None:
+    election_id, recipient_id = election_and_kpu
+    base = {
+        "number": "NPHD-2",
+        "election_id": election_id,
+        "recipient_id": recipient_id,
+        "signed_on": "2024-01-01",
+        "scheme": "lump_sum",
+        "amount": "1000",
+    }
+    lines = [
+        {"stage": "pemungutan_suara", "category": "honorarium_adhoc", "amount": "600"},
+        {"stage": "logistik", "category": "logistik", "amount": "300"},
+    ]
+    assert_problem(
+        client.post("/agreements", json={**base, "budget_lines": lines}, headers=grant.finance),
+        422,
+        "budget_lines_mismatch",
+    )
+    unknown = [*lines, {"stage": "pesta", "category": "logistik", "amount": "100"}]
+    assert_problem(
+        client.post("/agreements", json={**base, "budget_lines": unknown}, headers=grant.finance), 422, "unknown_code"
+    )
+    # The KPU already has an open agreement for this election.
+    fine = [*lines, {"stage": "sosialisasi", "category": "sosialisasi", "amount": "100"}]
+    assert_problem(
+        client.post("/agreements", json={**base, "budget_lines": fine}, headers=grant.finance), 409, "agreement_exists"
+    )
+
+
+def test_agreement_rules(
+    client: httpx.Client, grant: Grant, admin: dict[str, str], election_and_kpu: tuple[int, int]
+) -> None:
+    election_id, recipient_id = election_and_kpu
+    other = client.post(
+        "/recipients", json={"name": "Polres Probolinggo Kota", "kind": "polri", "region_code": "35.74"}, headers=admin
+    ).json()
+    base = {
+        "number": "NPHD-KPU-3574-2023",
+        "election_id": election_id,
+        "recipient_id": other["id"],
+        "signed_on": "2024-01-15",
+        "scheme": "staged",
+        "amount": "2450000000",
+    }
+    assert_problem(client.post("/agreements", json=base, headers=grant.finance), 409, "agreement_number_exists")
+    late = {**base, "number": "NPHD-POLRES", "signed_on": "2024-12-01"}
+    assert_problem(client.post("/agreements", json=late, headers=grant.finance), 422, "signed_after_voting_day")
+    client.post("/regions", json={"code": "35.13", "name": "Kabupaten Probolinggo"}, headers=admin)
+    elsewhere = client.post(
+        "/recipients", json={"name": "KPU Kab. Probolinggo", "kind": "kpu", "region_code": "35.13"}, headers=admin
+    ).json()
+    wrong_region = {**base, "number": "NPHD-X", "recipient_id": elsewhere["id"]}
+    assert_problem(client.post("/agreements", json=wrong_region, headers=grant.finance), 422, "region_mismatch")
+    good = {**base, "number": "NPHD-POLRES"}
+    assert client.post("/agreements", json=good, headers=grant.finance).status_code == 201
+    listed = client.get("/agreements", params={"recipient_kind": "polri", "province": "35"}).json()["data"]
+    assert [row["number"] for row in listed] == ["NPHD-POLRES"]
+
+
+def test_finance_key_bound_to_a_region(
+    client: httpx.Client, grant: Grant, make_key: KeyMaker, admin: dict[str, str]
+) -> None:
+    client.post("/regions", json={"code": "35.13", "name": "Kabupaten Probolinggo"}, headers=admin)
+    elsewhere = make_key("finance", region_code="35.13")
+    body = {"tranche": 1, "amount": "1000", "paid_on": "2024-01-10", "sp2d_number": "SP2D-Z"}
+    response = client.post(
+        f"/agreements/{grant.agreement_id}/disbursements", json=body, headers=money_headers(elsewhere)
+    )
+    assert_problem(response, 403, "outside_key_scope")
+    own = make_key("finance", region_code="35.74")
+    assert (
+        client.post(
+            f"/agreements/{grant.agreement_id}/disbursements", json=body, headers=money_headers(own)
+        ).status_code
+        == 201
+    )
+
+
+def test_only_finance_moves_money(client: httpx.Client, grant: Grant, make_key: KeyMaker) -> None:
+    body = {"tranche": 1, "amount": "1000", "paid_on": "2024-01-10", "sp2d_number": "SP2D-Z"}
+    url = f"/agreements/{grant.agreement_id}/disbursements"
+    assert_problem(client.post(url, json=body, headers=money_headers(grant.admin)), 403, "role_not_allowed")
+    assert_problem(client.post(url, json=body, headers=money_headers(make_key("auditor"))), 403, "role_not_allowed")
+    assert_problem(client.post(url, json=body, headers=money_headers({})), 401, "api_key_required")
+
+
+def test_close_needs_nothing_held(client: httpx.Client, grant: Grant) -> None:
+    pay(client, grant, "1000000", "SP2D-1")
+    url = f"/agreements/{grant.agreement_id}/close"
+    assert_problem(client.post(url, headers=grant.finance), 409, "funds_held")
+    client.post(
+        f"/agreements/{grant.agreement_id}/refunds",
+        json={"amount": "1000000", "returned_on": "2025-05-07", "sts_number": "STS-1"},
+        headers=money_headers(grant.finance),
+    )
+    closed = client.post(url, headers=grant.finance)
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["status"] == "closed"
+    assert_problem(pay(client, grant, "1", "SP2D-2"), 409, "agreement_closed")
