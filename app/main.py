@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
 from app.access.router import router as access_router
+from app.audit.router import router as audit_router
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine_for, make_sessionmaker
 from app.core.embedded import start_embedded
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(reference_router)
     api.include_router(access_router)
     api.include_router(grants_router)
+    api.include_router(audit_router)
     app.include_router(api)
     app.include_router(health_router)
     install_problem_openapi(app)

@@ -1,0 +1,51 @@
+"""The audit log: auditors and admins read it and check that nothing in it was altered."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from app.audit import service
+from app.audit.schemas import AuditEventOut, Verification
+from app.core.auth import AuditorActor
+from app.core.deps import Session
+from app.core.http import PROBLEMS
+from app.core.pagination import Page, PageRequest, convert_page, page_request
+from app.core.types import DB_ID_MAX, NO_NUL
+
+router = APIRouter(tags=["audit"], responses=PROBLEMS)
+Filter = Annotated[str | None, Query(max_length=128, pattern=NO_NUL)]
+
+
+@router.get("/audit/events", response_model=Page[AuditEventOut])
+async def list_events(
+    session: Session,
+    actor: AuditorActor,
+    paging: Annotated[PageRequest, Depends(page_request)],
+    entity: Filter = None,
+    entity_id: Filter = None,
+    action: Filter = None,
+    actor_key_id: Annotated[int | None, Query(ge=1, le=DB_ID_MAX)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Page[AuditEventOut]:
+    page = await service.list_events(
+        session,
+        paging,
+        entity=entity,
+        entity_id=entity_id,
+        action=action,
+        actor_key_id=actor_key_id,
+        since=since,
+        until=until,
+    )
+    return convert_page(page, AuditEventOut)
+
+
+@router.get(
+    "/audit/verify",
+    response_model=Verification,
+    description="Recompute every event's hash and link from the first event: `first_bad_seq` names the first break.",
+)
+async def verify(session: Session, actor: AuditorActor) -> Verification:
+    return await service.verify(session)

@@ -1,0 +1,72 @@
+"""Reading and verifying the audit chain."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.audit.schemas import Verification
+from app.core.audit import GENESIS_HASH, AuditEvent, event_digest, hashed_fields
+from app.core.pagination import Page, PageRequest, cursor_value, page_of
+
+VERIFY_BATCH = 5000
+
+
+async def list_events(
+    session: AsyncSession,
+    page: PageRequest,
+    *,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    action: str | None = None,
+    actor_key_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Page[AuditEvent]:
+    statement = sa.select(AuditEvent).order_by(col(AuditEvent.seq)).limit(page.limit + 1)
+    for column, value in (
+        (col(AuditEvent.entity), entity),
+        (col(AuditEvent.entity_id), entity_id),
+        (col(AuditEvent.action), action),
+        (col(AuditEvent.actor_key_id), actor_key_id),
+    ):
+        if value is not None:
+            statement = statement.where(column == value)
+    if since is not None:
+        statement = statement.where(col(AuditEvent.at) >= since)
+    if until is not None:
+        statement = statement.where(col(AuditEvent.at) < until)
+    after = cursor_value(page, 0, int)
+    if after is not None:
+        statement = statement.where(col(AuditEvent.seq) > after)
+    rows = (await session.execute(statement)).scalars().all()
+    return page_of(rows, page, lambda event: [event.seq])
+
+
+def _holds(event: AuditEvent, expected_seq: int, prev_hash: str) -> bool:
+    if event.seq != expected_seq or event.prev_hash != prev_hash:
+        return False
+    return event.hash == event_digest(prev_hash, hashed_fields(event.seq, event.at, event, event.request_id))
+
+
+async def verify(session: AsyncSession) -> Verification:
+    """Walk the chain from the start, in batches, recomputing every hash and link."""
+    prev_hash, expected_seq, checked = GENESIS_HASH, 1, 0
+    while True:
+        statement = (
+            sa.select(AuditEvent)
+            .where(col(AuditEvent.seq) >= expected_seq)
+            .order_by(col(AuditEvent.seq))
+            .limit(VERIFY_BATCH)
+        )
+        batch = (await session.execute(statement)).scalars().all()
+        for event in batch:
+            checked += 1
+            if not _holds(event, expected_seq, prev_hash):
+                return Verification(valid=False, events=checked, head_hash=None, first_bad_seq=expected_seq)
+            prev_hash, expected_seq = event.hash, expected_seq + 1
+        session.expunge_all()
+        if len(batch) < VERIFY_BATCH:
+            head = prev_hash if checked else None
+            return Verification(valid=True, events=checked, head_hash=head, first_bad_seq=None)

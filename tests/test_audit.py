@@ -1,0 +1,89 @@
+"""The audit log: every write appends a hash-chained event; verify finds any altered event."""
+
+import hashlib
+import json
+from typing import Any
+
+import httpx
+import psycopg
+
+from tests.conftest import Grant, KeyMaker, money_headers
+from tests.test_conventions import assert_problem
+
+
+def events(client: httpx.Client, headers: dict[str, str], **params: str | int) -> list[dict[str, Any]]:
+    response = client.get("/audit/events", params={"limit": 500, **params}, headers=headers)
+    assert response.status_code == 200, response.text
+    rows: list[dict[str, Any]] = response.json()["data"]
+    return rows
+
+
+def test_writes_are_chained_with_their_actor(client: httpx.Client, grant: Grant, make_key: KeyMaker) -> None:
+    auditor = make_key("auditor")
+    client.post(
+        f"/agreements/{grant.agreement_id}/disbursements",
+        json={"tranche": 1, "amount": "1300000000", "paid_on": "2023-12-19", "sp2d_number": "SP2D-1"},
+        headers={**money_headers(grant.finance), "X-Request-ID": "bpkad-batch-7"},
+    )
+    log = events(client, auditor)
+    assert [event["action"] for event in log] == [
+        "region.create",
+        "region.create",
+        "election.create",
+        "recipient.create",
+        "agreement.create",
+        "disbursement.create",
+    ]
+    assert [event["seq"] for event in log] == [1, 2, 3, 4, 5, 6]
+    payment = log[-1]
+    assert payment["actor_role"] == "finance"
+    assert payment["request_id"] == "bpkad-batch-7"
+    assert payment["payload"]["amount"] == "1300000000.00"
+    previous = "0" * 64
+    for event in log:
+        assert event["prev_hash"] == previous
+        fields = {key: event[key] for key in event if key not in ("prev_hash", "hash")}
+        fields["at"] = fields["at"].replace("Z", "+00:00")
+        canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert event["hash"] == hashlib.sha256((previous + canonical).encode()).hexdigest()
+        previous = event["hash"]
+    only_money = events(client, auditor, entity="disbursement")
+    assert len(only_money) == 1
+
+
+def test_verify_names_the_altered_event(
+    client: httpx.Client, grant: Grant, make_key: KeyMaker, db: psycopg.Connection[Any]
+) -> None:
+    auditor = make_key("auditor")
+    intact = client.get("/audit/verify", headers=auditor).json()
+    assert intact == {"valid": True, "events": 5, "head_hash": intact["head_hash"], "first_bad_seq": None}
+    # A superuser rewrites history behind the application's back.
+    db.execute("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only")
+    db.execute("""UPDATE audit_event SET payload = jsonb_set(payload, '{amount}', '"1.00"') WHERE seq = 5""")
+    db.execute("ALTER TABLE audit_event ENABLE TRIGGER audit_event_append_only")
+    broken = client.get("/audit/verify", headers=auditor).json()
+    assert broken["valid"] is False
+    assert broken["first_bad_seq"] == 5
+
+
+def test_verify_notices_a_deleted_event(
+    client: httpx.Client, grant: Grant, make_key: KeyMaker, db: psycopg.Connection[Any]
+) -> None:
+    db.execute("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only")
+    db.execute("DELETE FROM audit_event WHERE seq = 3")
+    db.execute("ALTER TABLE audit_event ENABLE TRIGGER audit_event_append_only")
+    assert client.get("/audit/verify", headers=make_key("admin")).json()["first_bad_seq"] == 3
+
+
+def test_the_application_cannot_rewrite_the_log(grant: Grant, db: psycopg.Connection[Any]) -> None:
+    try:
+        db.execute("UPDATE audit_event SET action = 'nothing' WHERE seq = 1")
+    except psycopg.errors.InsufficientPrivilege:
+        pass
+    else:
+        raise AssertionError("the append-only trigger let an UPDATE through")
+
+
+def test_audit_log_is_for_auditors(client: httpx.Client, grant: Grant, make_key: KeyMaker) -> None:
+    assert_problem(client.get("/audit/events"), 401, "api_key_required")
+    assert_problem(client.get("/audit/verify", headers=grant.finance), 403, "role_not_allowed")
