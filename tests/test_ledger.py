@@ -213,7 +213,7 @@ def test_budget_lines_must_add_up(client: httpx.Client, grant: Grant, election_a
 def test_agreement_rules(
     client: httpx.Client, grant: Grant, admin: dict[str, str], election_and_kpu: tuple[int, int]
 ) -> None:
-    election_id, recipient_id = election_and_kpu
+    election_id, _ = election_and_kpu
     other = client.post(
         "/recipients", json={"name": "Polres Probolinggo Kota", "kind": "polri", "region_code": "35.74"}, headers=admin
     ).json()
