@@ -84,6 +84,7 @@ def test_serve_demo_keys_and_restart(workdir: Path) -> None:
     server = _serve(workdir, port)
     try:
         assert httpx.get(f"{api}/regions/35.74").json()["name"] == "Kota Probolinggo"
+        _check_demo_ledger(api)
         created = _hibah(workdir, "keys", "create", "--role", "admin", "--name", "ops")
         assert created.returncode == 0, created.stderr
         secret = created.stdout.strip().splitlines()[-1]
@@ -101,6 +102,9 @@ def test_serve_demo_keys_and_restart(workdir: Path) -> None:
         assert imported.returncode == 0, imported.stderr
         assert "imported 2 new" in imported.stdout
         key_id = _hibah(workdir, "keys", "list").stdout.splitlines()[1].split("\t")[0]
+        verified = httpx.get(f"{api}/audit/verify", headers=headers).json()
+        assert verified["valid"] is True
+        assert verified["events"] > 20, "the demo is loaded through the services, so the chain covers it"
         assert _hibah(workdir, "keys", "revoke", key_id).returncode == 0
         assert httpx.get(f"{api}/keys/me", headers=headers).status_code == 401
     finally:
@@ -111,9 +115,22 @@ def test_serve_demo_keys_and_restart(workdir: Path) -> None:
     try:
         recipients = httpx.get(f"{api}/recipients", params={"region_code": "35.74"}).json()["data"]
         assert len(recipients) == 4, "a restart must not load the demo twice"
+        assert len(httpx.get(f"{api}/agreements").json()["data"]) == 4
         assert httpx.get(f"{api}/regions/36.71").status_code == 200, "data is kept between runs"
     finally:
         _stop(server)
+
+
+def _check_demo_ledger(api: str) -> None:
+    agreements = {row["number"]: row for row in httpx.get(f"{api}/agreements").json()["data"]}
+    kpu = agreements["001/NPHD/KPU-3574/XII/2023"]
+    assert kpu["amount"] == "23116413980.00"
+    payments = httpx.get(f"{api}/agreements/{kpu['id']}/disbursements").json()["data"]
+    assert (payments[0]["tranche"], payments[0]["amount"], payments[0]["paid_on"]) == (1, "1300000000.00", "2023-12-19")
+    assert httpx.get(f"{api}/agreements/{kpu['id']}/position").json()["disbursed"] == "23116413980.00"
+    bawaslu = agreements["002/NPHD/BAWASLU-3574/II/2024"]
+    assert (bawaslu["original_amount"], bawaslu["amount"]) == ("4715559500.00", "5407053000.00")
+    assert len(agreements) == 4
 
 
 def test_cli_errors_are_one_line(workdir: Path) -> None:
