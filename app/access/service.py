@@ -87,6 +87,12 @@ async def list_keys(
 
 
 async def revoke_key(session: AsyncSession, actor: Actor, key_id: int) -> ApiKey:
+    if actor.key_id == key_id:
+        raise Conflict(
+            "A key cannot revoke itself: use another admin key (or `hibah keys revoke`).",
+            "Kunci tidak dapat mencabut dirinya sendiri: gunakan kunci admin lain (atau `hibah keys revoke`).",
+            code="cannot_revoke_own_key",
+        )
     key = await get_key(session, key_id, for_update=True)
     if key.revoked_at is not None:
         raise Conflict(
