@@ -19,6 +19,7 @@ from app.core.openapi import install_problem_openapi
 from app.grants.router import router as grants_router
 from app.health.router import router as health_router
 from app.reference.router import router as reference_router
+from app.reports.router import router as reports_router
 
 API_PREFIX = "/api/v1"
 
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(reference_router)
     api.include_router(access_router)
     api.include_router(grants_router)
+    api.include_router(reports_router)
     api.include_router(audit_router)
     app.include_router(api)
     app.include_router(health_router)

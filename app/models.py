@@ -5,6 +5,7 @@ from app.core.auth import ApiKey
 from app.core.idempotency import IdempotencyRecord
 from app.grants.models import Agreement, Amendment, BudgetLine, Disbursement, DisbursementReversal, Refund
 from app.reference.models import CategoryCode, Election, Recipient, Region, StageCode
+from app.reports.models import UsageItem, UsageReport
 
 __all__ = [
     "Agreement",
@@ -21,4 +22,6 @@ __all__ = [
     "Refund",
     "Region",
     "StageCode",
+    "UsageItem",
+    "UsageReport",
 ]

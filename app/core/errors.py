@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -25,7 +25,12 @@ class FieldError(BaseModel):
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details, with Hibah's stable ``code`` and per-field ``errors``."""
+    """RFC 9457 problem details, with Hibah's stable ``code`` and per-field ``errors``.
+
+    Some problems carry extension members of their own (an import's ``rows`` and ``bad_rows``).
+    """
+
+    model_config = ConfigDict(extra="allow")
 
     type: str
     title: str
@@ -51,8 +56,10 @@ class DomainError(Exception):
         code: str | None = None,
         errors: list[FieldError] | None = None,
         headers: dict[str, str] | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
+        self.extensions = extensions or {}
         self.detail = detail
         self.detail_id = detail_id or detail
         self.instance_code = code or self.code
@@ -112,6 +119,7 @@ def problem_response(
     title: str | None = None,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> JSONResponse:
     lang = language_of(request)
     request_id = request_id_of(request)
@@ -124,6 +132,7 @@ def problem_response(
         code=code,
         request_id=request_id,
         errors=errors or [],
+        **(extensions or {}),
     )
     all_headers = dict(headers or {})
     if request_id:
@@ -150,6 +159,7 @@ async def handle_domain_error(request: Request, exc: Exception) -> JSONResponse:
         detail=exc.detail_id if lang == "id" else exc.detail,
         errors=exc.errors,
         headers=exc.headers,
+        extensions=exc.extensions,
     )
 
 

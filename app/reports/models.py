@@ -1,0 +1,76 @@
+"""Usage reports (laporan penggunaan) and their line items."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from app.core.models import created_at_column, enum_column, updated_at_column, version_column
+from app.grants.models import money_column
+
+
+class ReportKind(StrEnum):
+    interim = "interim"
+    final = "final"
+
+
+class ReportStatus(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    accepted = "accepted"
+    returned = "returned"
+
+
+COUNTED_STATUSES = (ReportStatus.submitted, ReportStatus.accepted)
+"""Reports whose items count as reported spending (DESIGN §2: spent_reported)."""
+
+
+class UsageReport(SQLModel, table=True):
+    __tablename__ = "usage_report"
+    __table_args__ = (
+        sa.CheckConstraint("period_end >= period_start", name="period_order"),
+        sa.CheckConstraint("total >= 0 AND item_count >= 0", name="totals_not_negative"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_id: int = Field(foreign_key="agreement.id", index=True)
+    kind: ReportKind = enum_column(ReportKind, "report_kind")
+    title: str = Field(sa_type=sa.Text)
+    period_start: date
+    period_end: date
+    status: ReportStatus = enum_column(ReportStatus, "report_status", server_default="draft")
+    # Kept up to date with every item write, under the report's row lock.
+    total: Decimal = money_column(default_zero=True)
+    item_count: int = Field(default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0"))
+    review_note: str | None = Field(default=None, sa_type=sa.Text)
+    submitted_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    reviewed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    reviewed_by_key_id: int | None = None
+    created_by_key_id: int | None = None
+    created_at: datetime = created_at_column()
+    updated_at: datetime = updated_at_column()
+    version: int = version_column()
+
+
+class UsageItem(SQLModel, table=True):
+    """One line of spending. Nationally there are millions (every KPPS member's honorarium)."""
+
+    __tablename__ = "usage_item"
+    __table_args__ = (
+        sa.CheckConstraint("amount > 0", name="positive_amount"),
+        sa.CheckConstraint("evidence_sha256 IS NULL OR evidence_sha256 ~ '^[0-9a-f]{64}$'", name="evidence_hex"),
+        sa.Index("ix_usage_item_report_id_id", "report_id", "id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=True))
+    report_id: int = Field(foreign_key="usage_report.id")
+    spent_on: date
+    category: str = Field(foreign_key="category_code.code", sa_type=sa.String(48))
+    stage: str = Field(foreign_key="stage_code.code", sa_type=sa.String(48))
+    description: str = Field(sa_type=sa.Text)
+    amount: Decimal = money_column()
+    payee: str | None = Field(default=None, sa_type=sa.Text)
+    document_number: str | None = Field(default=None, sa_type=sa.String(100))
+    evidence_sha256: str | None = Field(default=None, sa_type=sa.String(64))
