@@ -152,7 +152,7 @@ async def _ids_by_name(session: AsyncSession) -> tuple[int, dict[str, int]]:
     recipients = await session.execute(
         sa.select(col(Recipient.name), col(Recipient.id)).where(col(Recipient.region_code) == CITY[0])
     )
-    named = {name: recipient_id for name, recipient_id in recipients.tuples() if recipient_id is not None}
+    named = {name: recipient_id for name, recipient_id in recipients if recipient_id is not None}
     election_id = election.scalar_one()
     assert election_id is not None
     return election_id, named

@@ -110,13 +110,31 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     url = request.getfixturevalue("database_url")
     with psycopg.connect(_libpq(url), autocommit=True) as connection:
+        connection.execute(_reset_statement(connection))
+
+
+_RESET: list[str] = []
+
+
+def _reset_statement(connection: psycopg.Connection[Any]) -> str:
+    """DELETE and sequence resets, not TRUNCATE: on tables this small TRUNCATE costs ~0.2 s a test
+    (new files for every table and index). The replica role skips FK checks and the audit trigger."""
+    if not _RESET:
         tables = [
             row[0]
             for row in connection.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
             if row[0] not in KEEP_TABLES
         ]
-        if tables:
-            connection.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        sequences = [
+            row[0] for row in connection.execute("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")
+        ]
+        _RESET.append(
+            "SET session_replication_role = replica;"
+            + "".join(f"DELETE FROM {table};" for table in tables)
+            + "".join(f"SELECT setval('{sequence}', 1, false);" for sequence in sequences)
+            + "RESET session_replication_role;"
+        )
+    return _RESET[0]
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """The API conventions of DESIGN §3 that every endpoint shares."""
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -9,10 +11,10 @@ from app.core.pagination import decode_cursor, encode_cursor
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance", "code", "errors"}
 
 
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, object]:
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, object] = response.json()
+    body: dict[str, Any] = response.json()
     assert body.keys() >= PROBLEM_FIELDS
     assert body["status"] == status
     assert body["code"] == code
@@ -42,7 +44,7 @@ def test_validation_problem_lists_fields(client: httpx.Client, admin: dict[str, 
     response = client.post("/regions", json={"code": "35.70", "name": ""}, headers={**admin, "Accept-Language": "id"})
     body = assert_problem(response, 422, "validation_error")
     assert body["title"] == "Validasi gagal"
-    fields = {error["field"] for error in body["errors"]}  # type: ignore[attr-defined]
+    fields = {error["field"] for error in body["errors"]}
     assert {"name"} <= fields
 
 

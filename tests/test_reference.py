@@ -65,7 +65,7 @@ def test_region_import_is_all_or_nothing(
     bad = "code,name\n35,Jawa Timur\n35.70,Nowhere\n36.01,Orphan\n35,Again\n"
     response = client.post("/regions/import", content=bad, headers={**admin, "Content-Type": "text/csv"})
     body = assert_problem(response, 422, "import_rejected")
-    fields = [error["field"] for error in body["errors"]]  # type: ignore[attr-defined]
+    fields = [error["field"] for error in body["errors"]]
     assert fields == ["rows[2].code", "rows[3].code", "rows[4].code"]
     assert count(db, "region") == 0
 

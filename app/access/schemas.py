@@ -1,9 +1,8 @@
 """Bodies of the API-key endpoints."""
 
 from datetime import datetime
-from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.core.actor import Role
 from app.core.types import INPUT_MODEL, DbId, Name
@@ -15,18 +14,27 @@ class KeyCreate(BaseModel):
 
     name: Name = Field(description="Who holds the key, e.g. 'BPKAD Kota Probolinggo'.")
     role: Role
-    recipient_id: DbId | None = Field(default=None, description="Required for, and only for, the recipient role.")
+    recipient_id: DbId | None = Field(
+        default=None, validate_default=True, description="Required for, and only for, the recipient role."
+    )
     region_code: RegionCode | None = Field(
         default=None, description="Finance only: bind the key to one Pemda (its Kemendagri region code)."
     )
 
-    @model_validator(mode="after")
-    def _scope_fits_role(self) -> Self:
-        if (self.role == Role.recipient) != (self.recipient_id is not None):
-            raise ValueError("recipient_id is required for the recipient role and only for it")
-        if self.region_code is not None and self.role != Role.finance:
-            raise ValueError("region_code binds finance keys only")
-        return self
+    @field_validator("recipient_id")
+    @classmethod
+    def _recipient_scope_fits_role(cls, value: int | None, info: ValidationInfo) -> int | None:
+        role = info.data.get("role")
+        if role is not None and (role == Role.recipient) != (value is not None):
+            raise ValueError("required for the recipient role, and only for it")
+        return value
+
+    @field_validator("region_code")
+    @classmethod
+    def _region_scope_fits_role(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("role") not in (None, Role.finance):
+            raise ValueError("binds finance keys only")
+        return value
 
 
 class KeyOut(BaseModel):

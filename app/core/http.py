@@ -25,6 +25,23 @@ class PayloadTooLarge(DomainError):
     code = "payload_too_large"
 
 
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+def media_type_of(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def require_media_type(request: Request, *accepted: str) -> str:
+    media_type = media_type_of(request)
+    if media_type not in accepted:
+        listed = " or ".join(accepted)
+        raise UnsupportedMediaType(f"Send the body as {listed}.", f"Kirim badan permintaan sebagai {listed}.")
+    return media_type
+
+
 def with_etag(body: BaseModel, etag: str, *, status_code: int = 200) -> Response:
     return JSONResponse(body.model_dump(mode="json"), status_code=status_code, headers={"ETag": etag})
 

@@ -61,7 +61,7 @@ _OUTPUT_SCHEMA: dict[str, Any] = {
 Money = Annotated[
     Decimal,
     BeforeValidator(parse_money),
-    PlainSerializer(format_money, return_type=str),
+    PlainSerializer(format_money, return_type=str, when_used="json"),
     WithJsonSchema(_INPUT_SCHEMA, mode="validation"),
     WithJsonSchema(_OUTPUT_SCHEMA, mode="serialization"),
 ]
@@ -69,7 +69,7 @@ Money = Annotated[
 
 MoneyOut = Annotated[
     Decimal,
-    PlainSerializer(format_money, return_type=str),
+    PlainSerializer(format_money, return_type=str, when_used="json"),
     WithJsonSchema(_OUTPUT_SCHEMA),
 ]
 """An amount the API reports; may be zero (nothing disbursed yet) or negative in a reversal."""

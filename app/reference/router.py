@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from app.core.auth import AdminActor
 from app.core.deps import Session
-from app.core.http import PROBLEMS, IfMatch, read_limited_body, with_etag
+from app.core.http import PROBLEMS, IfMatch, read_limited_body, require_media_type, with_etag
 from app.core.idempotency import OptionalIdempotency
 from app.core.pagination import Page, PageRequest, convert_page, page_request
 from app.core.types import DB_ID_MAX, NO_NUL
@@ -95,6 +95,7 @@ async def update_region(
     },
 )
 async def import_regions(request: Request, session: Session, actor: AdminActor) -> RegionImportResult:
+    require_media_type(request, "text/csv")
     raw = await read_limited_body(request, REGION_IMPORT_LIMIT)
     return await service.import_regions(session, actor, raw)
 

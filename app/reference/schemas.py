@@ -2,7 +2,7 @@
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Self
+from typing import Annotated
 
 from pydantic import (
     AfterValidator,
@@ -12,7 +12,6 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from app.core.types import INPUT_MODEL, LedgerDate, Name
@@ -109,11 +108,13 @@ class ElectionCreate(BaseModel):
     voting_day: LedgerDate
     winner_proposed_on: LedgerDate | None = None
 
-    @model_validator(mode="after")
-    def _winner_after_voting(self) -> Self:
-        if self.winner_proposed_on is not None and self.winner_proposed_on < self.voting_day:
+    @field_validator("winner_proposed_on")
+    @classmethod
+    def _winner_after_voting(cls, value: date | None, info: ValidationInfo) -> date | None:
+        voting_day = info.data.get("voting_day")
+        if value is not None and voting_day is not None and value < voting_day:
             raise ValueError("winner_proposed_on cannot precede voting_day")
-        return self
+        return value
 
 
 class ElectionUpdate(BaseModel):

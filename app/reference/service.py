@@ -171,6 +171,21 @@ def _read_region_rows(text: str) -> tuple[list[tuple[int, RegionCreate]], list[F
     reader.fieldnames = header
     rows: list[tuple[int, RegionCreate]] = []
     errors: list[FieldError] = []
+    try:
+        _collect_region_rows(reader, rows, errors)
+    except csv.Error as exc:
+        raise InvalidInput(
+            f"The file is not readable CSV: {exc}.",
+            f"Berkas bukan CSV yang dapat dibaca: {exc}.",
+            code="invalid_csv",
+            errors=[FieldError(field=f"rows[{reader.line_num}]", message=str(exc))],
+        ) from exc
+    return rows, errors
+
+
+def _collect_region_rows(
+    reader: "csv.DictReader[str]", rows: list[tuple[int, RegionCreate]], errors: list[FieldError]
+) -> None:
     for number, record in enumerate(reader, start=1):
         values: dict[str, Any] = {key: record.get(key) for key in ("code", "name", "level") if record.get(key)}
         try:
@@ -180,7 +195,6 @@ def _read_region_rows(text: str) -> tuple[list[tuple[int, RegionCreate]], list[F
                 column = ".".join(str(part) for part in error["loc"]) or "row"
                 message = str(error["msg"]).removeprefix("Value error, ")
                 errors.append(FieldError(field=f"rows[{number}].{column}", message=message))
-    return rows, errors
 
 
 async def _check_import_consistency(
@@ -327,8 +341,13 @@ async def update_election(
     election = await get_election(session, election_id, for_update=True)
     check_if_match(if_match, election_etag(election))
     changes = data.model_dump(exclude_unset=True)
-    if changes.get("name", "") is None or ("voting_day" in changes and changes["voting_day"] is None):
-        raise InvalidInput("name and voting_day cannot be emptied.", "name dan voting_day tidak boleh dikosongkan.")
+    emptied = [name for name in ("name", "voting_day") if name in changes and changes[name] is None]
+    if emptied:
+        raise InvalidInput(
+            "name and voting_day cannot be emptied.",
+            "name dan voting_day tidak boleh dikosongkan.",
+            errors=[FieldError(field=name, message="cannot be null") for name in emptied],
+        )
     for name, value in changes.items():
         setattr(election, name, value)
     if election.winner_proposed_on is not None and election.winner_proposed_on < election.voting_day:

@@ -8,8 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from app.core.actor import Actor, Role
 from app.core.auth import CurrentActor, require
 from app.core.deps import Session
-from app.core.errors import DomainError
-from app.core.http import PROBLEMS, IfMatch, with_etag
+from app.core.http import PROBLEMS, IfMatch, require_media_type, with_etag
 from app.core.idempotency import OptionalIdempotency
 from app.core.pagination import Page, PageRequest, convert_page, page_request
 from app.core.types import DB_ID_MAX
@@ -42,11 +41,6 @@ IMPORT_TYPES = {
     "application/ndjson": importer.ImportFormat.ndjson,
     "application/jsonl": importer.ImportFormat.ndjson,
 }
-
-
-class UnsupportedMediaType(DomainError):
-    status = 415
-    code = "unsupported_media_type"
 
 
 def _report_response(report_out: ReportOut, etag: str) -> Response:
@@ -131,13 +125,7 @@ async def delete_item(session: Session, actor: Reporter, item_id: ItemIdPath) ->
     },
 )
 async def import_items(request: Request, session: Session, actor: Reporter, report_id: IdPath) -> ImportResult:
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    file_format = IMPORT_TYPES.get(media_type)
-    if file_format is None:
-        raise UnsupportedMediaType(
-            "Send the items as text/csv or application/x-ndjson.",
-            "Kirim rincian sebagai text/csv atau application/x-ndjson.",
-        )
+    file_format = IMPORT_TYPES[require_media_type(request, *IMPORT_TYPES)]
     outcome, report = await importer.import_items(
         session, actor, report_id, chunks=request.stream(), file_format=file_format
     )

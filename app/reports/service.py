@@ -246,15 +246,12 @@ def _record_transition(session: AsyncSession, actor: Actor, report: UsageReport,
 
 async def require_accepted_final_report(session: AsyncSession, agreement: Agreement) -> None:
     """Closing rule once reports exist: an accepted final report, and nothing left under review."""
-    counts = dict(
-        (
-            await session.execute(
-                sa.select(col(UsageReport.status), sa.func.count())
-                .where(col(UsageReport.agreement_id) == agreement.id)
-                .group_by(col(UsageReport.status))
-            )
-        ).tuples()
+    rows = await session.execute(
+        sa.select(col(UsageReport.status), sa.func.count())
+        .where(col(UsageReport.agreement_id) == agreement.id)
+        .group_by(col(UsageReport.status))
     )
+    counts = {status: number for status, number in rows}
     if not counts:
         return
     if counts.get(ReportStatus.submitted):
@@ -476,9 +473,7 @@ async def budget_variance(session: AsyncSession, agreement_id: int) -> BudgetVar
         .where(col(UsageReport.agreement_id) == agreement_id, col(UsageReport.status).in_(COUNTED_STATUSES))
         .group_by(col(UsageItem.stage), col(UsageItem.category))
     )
-    reported = {
-        (stage, category): (total or ZERO, accepted or ZERO) for stage, category, total, accepted in spending.tuples()
-    }
+    reported = {(stage, category): (total or ZERO, accepted or ZERO) for stage, category, total, accepted in spending}
     lines = []
     for key in sorted(set(budget) | set(reported)):
         budgeted = budget.get(key, ZERO)
@@ -491,7 +486,7 @@ async def budget_variance(session: AsyncSession, agreement_id: int) -> BudgetVar
                 reported=spent,
                 accepted=accepted,
                 remaining=budgeted - spent,
-                over_budget=spent > budgeted,
+                over_budget=key in budget and spent > budgeted,
             )
         )
     unbudgeted = sum((spent for key, (spent, _) in reported.items() if key not in budget), ZERO)

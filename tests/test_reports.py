@@ -1,0 +1,318 @@
+"""Usage reports: the workflow, items, privacy, the streamed import and spending against disbursed money."""
+
+import hashlib
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from tests.conftest import Grant, KeyMaker, money_headers
+from tests.test_conventions import assert_problem
+from tests.test_idempotency import count
+
+HEADER = "spent_on,category,stage,description,amount,payee,document_number,evidence_sha256\n"
+EVIDENCE = hashlib.sha256(b"kwitansi").hexdigest()
+
+
+def item(amount: str = "900000", **changes: str) -> dict[str, str]:
+    return {
+        "spent_on": "2024-11-27",
+        "category": "honorarium_adhoc",
+        "stage": "pemungutan_suara",
+        "description": "Honorarium Ketua KPPS TPS 001 Kel. Mayangan",
+        "amount": amount,
+        "payee": "Siti Aminah",
+        "document_number": "KW-001/KPPS/2024",
+        "evidence_sha256": EVIDENCE,
+        **changes,
+    }
+
+
+@pytest.fixture
+def recipient(make_key: KeyMaker, grant: Grant) -> dict[str, str]:
+    return make_key("recipient", recipient_id=grant.recipient_id)
+
+
+@pytest.fixture
+def paid(client: httpx.Client, grant: Grant) -> Grant:
+    response = client.post(
+        f"/agreements/{grant.agreement_id}/disbursements",
+        json={"tranche": 1, "amount": "10000000", "paid_on": "2023-12-19", "sp2d_number": "SP2D-1"},
+        headers=money_headers(grant.finance),
+    )
+    assert response.status_code == 201
+    return grant
+
+
+def new_report(client: httpx.Client, grant: Grant, recipient: dict[str, str], kind: str = "interim") -> dict[str, Any]:
+    response = client.post(
+        f"/agreements/{grant.agreement_id}/usage-reports",
+        json={"kind": kind, "title": f"Laporan {kind}", "period_start": "2023-12-04", "period_end": "2025-03-31"},
+        headers=recipient,
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def add(client: httpx.Client, report_id: int, recipient: dict[str, str], *items: dict[str, str]) -> httpx.Response:
+    return client.post(f"/usage-reports/{report_id}/items", json={"items": list(items)}, headers=recipient)
+
+
+def position(client: httpx.Client, grant: Grant) -> dict[str, Any]:
+    body: dict[str, Any] = client.get(f"/agreements/{grant.agreement_id}/position").json()
+    return body
+
+
+def test_full_cycle_to_close(client: httpx.Client, paid: Grant, recipient: dict[str, str], make_key: KeyMaker) -> None:
+    auditor = make_key("auditor")
+    report = new_report(client, paid, recipient, "final")
+    assert add(client, report["id"], recipient, item("6000000"), item("2132000.50")).status_code == 201
+    submitted = client.post(f"/usage-reports/{report['id']}/submit", headers=recipient)
+    assert submitted.json()["status"] == "submitted"
+    state = position(client, paid)
+    assert (state["spent_reported"], state["spent_accepted"], state["held"]) == ("8132000.50", "0.00", "1867999.50")
+    accepted = client.post(f"/usage-reports/{report['id']}/accept", json={"note": "sesuai"}, headers=auditor)
+    assert accepted.json()["status"] == "accepted", accepted.text
+    assert position(client, paid)["absorption"] == "0.8132"
+    close_url = f"/agreements/{paid.agreement_id}/close"
+    assert_problem(client.post(close_url, headers=paid.finance), 409, "funds_held")
+    refund = {"amount": "1867999.50", "returned_on": "2025-05-07", "sts_number": "STS-1"}
+    client.post(f"/agreements/{paid.agreement_id}/refunds", json=refund, headers=money_headers(paid.finance))
+    closed = client.post(close_url, headers=paid.finance)
+    assert closed.status_code == 200, closed.text
+    assert position(client, paid)["held"] == "0.00"
+
+
+def test_close_waits_for_an_accepted_final_report(client: httpx.Client, paid: Grant, recipient: dict[str, str]) -> None:
+    report = new_report(client, paid, recipient)
+    add(client, report["id"], recipient, item("10000000"))
+    client.post(f"/usage-reports/{report['id']}/submit", headers=recipient)
+    assert_problem(
+        client.post(f"/agreements/{paid.agreement_id}/close", headers=paid.finance), 409, "report_under_review"
+    )
+    client.post(f"/usage-reports/{report['id']}/accept", headers=paid.finance)
+    assert_problem(
+        client.post(f"/agreements/{paid.agreement_id}/close", headers=paid.finance), 409, "final_report_required"
+    )
+
+
+def test_return_and_reopen(client: httpx.Client, paid: Grant, recipient: dict[str, str]) -> None:
+    report = new_report(client, paid, recipient)
+    add(client, report["id"], recipient, item())
+    url = f"/usage-reports/{report['id']}"
+    etag = client.post(f"{url}/submit", headers=recipient).headers["etag"]
+    assert_problem(
+        client.post(f"{url}/return", json={"note": "stale etag"}, headers={**paid.finance, "If-Match": '"x"'}),
+        412,
+        "etag_mismatch",
+    )
+    returned = client.post(
+        f"{url}/return", json={"note": "Kuitansi TPS 001 tidak terbaca"}, headers={**paid.finance, "If-Match": etag}
+    )
+    assert returned.json()["status"] == "returned"
+    assert returned.json()["review_note"] == "Kuitansi TPS 001 tidak terbaca"
+    assert position(client, paid)["spent_reported"] == "0.00"
+    assert_problem(add(client, report["id"], recipient, item()), 409, "report_not_draft")
+    assert_problem(client.post(f"{url}/accept", headers=paid.finance), 409, "invalid_transition")
+    assert client.post(f"{url}/reopen", headers=recipient).json()["status"] == "draft"
+    assert add(client, report["id"], recipient, item()).status_code == 201
+
+
+def test_recipients_write_only_their_own(
+    client: httpx.Client, paid: Grant, recipient: dict[str, str], make_key: KeyMaker, admin: dict[str, str]
+) -> None:
+    other = client.post(
+        "/recipients",
+        json={"name": "Bawaslu Kota Probolinggo", "kind": "bawaslu", "region_code": "35.74"},
+        headers=admin,
+    ).json()
+    stranger = make_key("recipient", recipient_id=other["id"])
+    body = {"kind": "interim", "title": "x", "period_start": "2024-01-01", "period_end": "2024-12-31"}
+    assert_problem(
+        client.post(f"/agreements/{paid.agreement_id}/usage-reports", json=body, headers=stranger),
+        403,
+        "not_your_report",
+    )
+    report = new_report(client, paid, recipient)
+    assert_problem(add(client, report["id"], stranger, item()), 403, "not_your_report")
+    add(client, report["id"], recipient, item())
+    client.post(f"/usage-reports/{report['id']}/submit", headers=recipient)
+    assert_problem(client.post(f"/usage-reports/{report['id']}/accept", headers=recipient), 403, "role_not_allowed")
+
+
+def test_items_follow_the_rules(
+    client: httpx.Client, paid: Grant, recipient: dict[str, str], db: psycopg.Connection[Any]
+) -> None:
+    report = new_report(client, paid, recipient)
+    bad = add(
+        client,
+        report["id"],
+        recipient,
+        item(),
+        item(spent_on="2026-01-01"),
+        item(stage="pesta"),
+        item(evidence_sha256="xyz"),
+        item(amount="1.001"),
+    )
+    body = assert_problem(bad, 422, "validation_error")
+    fields = {error["field"] for error in body["errors"]}
+    assert fields == {"items.3.evidence_sha256", "items.4.amount"}
+    rules = add(client, report["id"], recipient, item(), item(spent_on="2026-01-01"), item(stage="pesta"))
+    body = assert_problem(rules, 422, "items_rejected")
+    assert {error["field"] for error in body["errors"]} == {"items.1.spent_on", "items.2.stage"}
+    assert count(db, "usage_item") == 0
+    assert_problem(add(client, report["id"], recipient, *[item()] * 1001), 422, "validation_error")
+
+
+def test_edit_and_delete_only_in_draft(client: httpx.Client, paid: Grant, recipient: dict[str, str]) -> None:
+    report = new_report(client, paid, recipient)
+    add(client, report["id"], recipient, item("100"), item("200"))
+    items = client.get(f"/usage-reports/{report['id']}/items", headers=recipient).json()["data"]
+    edited = client.patch(f"/usage-items/{items[0]['id']}", json={"amount": "150"}, headers=recipient)
+    assert edited.json()["amount"] == "150.00"
+    assert client.delete(f"/usage-items/{items[1]['id']}", headers=recipient).status_code == 204
+    assert client.get(f"/usage-reports/{report['id']}", headers=recipient).json()["total"] == "150.00"
+    client.post(f"/usage-reports/{report['id']}/submit", headers=recipient)
+    assert_problem(
+        client.patch(f"/usage-items/{items[0]['id']}", json={"amount": "1"}, headers=recipient), 409, "report_not_draft"
+    )
+    assert_problem(client.delete(f"/usage-items/{items[0]['id']}", headers=recipient), 409, "report_not_draft")
+
+
+def test_public_never_sees_payees(
+    client: httpx.Client, paid: Grant, recipient: dict[str, str], make_key: KeyMaker
+) -> None:
+    report = new_report(client, paid, recipient)
+    add(client, report["id"], recipient, item())
+    assert_problem(client.get(f"/usage-reports/{report['id']}"), 404, "report_not_found")
+    client.post(f"/usage-reports/{report['id']}/submit", headers=recipient)
+    public = client.get(f"/usage-reports/{report['id']}/items").json()["data"][0]
+    assert (public["payee"], public["document_number"]) == (None, None)
+    assert public["amount"] == "900000.00"
+    audited = client.get(f"/usage-reports/{report['id']}/items", headers=make_key("auditor")).json()["data"][0]
+    assert audited["payee"] == "Siti Aminah"
+
+
+def test_spending_never_above_disbursed(client: httpx.Client, paid: Grant, recipient: dict[str, str]) -> None:
+    report = new_report(client, paid, recipient)
+    add(client, report["id"], recipient, item("10000000.01"))
+    assert_problem(
+        client.post(f"/usage-reports/{report['id']}/submit", headers=recipient), 409, "spending_exceeds_disbursed"
+    )
+
+
+def test_racing_submissions_cannot_pass_disbursed_together(
+    server_address: str, client: httpx.Client, paid: Grant, recipient: dict[str, str]
+) -> None:
+    reports = [new_report(client, paid, recipient) for _ in range(8)]
+    for report in reports:
+        add(client, report["id"], recipient, item("3000000"))
+
+    def submit(report_id: int) -> int:
+        with httpx.Client(base_url=f"{server_address}/api/v1", timeout=60) as http:
+            return http.post(f"/usage-reports/{report_id}/submit", headers=recipient).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = sorted(pool.map(submit, [report["id"] for report in reports]))
+    assert statuses == [200] * 3 + [409] * 5
+    assert position(client, paid)["spent_reported"] == "9000000.00"
+
+
+def test_csv_import_all_or_nothing(
+    client: httpx.Client, paid: Grant, recipient: dict[str, str], db: psycopg.Connection[Any]
+) -> None:
+    report = new_report(client, paid, recipient)
+    url = f"/usage-reports/{report['id']}/items/import"
+    good = HEADER + "".join(
+        f'2024-11-27,honorarium_adhoc,pemungutan_suara,"Honorarium Anggota KPPS, TPS {n:03d}",850000,'
+        f"Warga {n},KW-{n},{EVIDENCE}\n"
+        for n in range(1, 251)
+    )
+    bad_lines = good.splitlines()
+    bad_lines[3] = "2024-02-30,honorarium_adhoc,pemungutan_suara,x,850000,,,"
+    bad_lines[7] = "2024-11-27,makan,pesta,,-5,,,nothex"
+    rejected = client.post(url, content="\n".join(bad_lines) + "\n", headers={**recipient, "Content-Type": "text/csv"})
+    body = assert_problem(rejected, 422, "import_rejected")
+    assert body["bad_rows"] == 2
+    rows = body["rows"]
+    assert {(row["row"], row["column"]) for row in rows} == {
+        (3, "spent_on"),
+        (7, "amount"),
+        (7, "category"),
+        (7, "description"),
+        (7, "evidence_sha256"),
+        (7, "stage"),
+    }
+    assert count(db, "usage_item") == 0
+    imported = client.post(url, content=good, headers={**recipient, "Content-Type": "text/csv"})
+    assert imported.status_code == 201, imported.text
+    result = imported.json()
+    assert (result["rows"], result["total"]) == (250, "212500000.00")
+    assert result["sha256"] == hashlib.sha256(good.encode()).hexdigest()
+    assert result["report"]["item_count"] == 250
+    event = db.execute("SELECT payload FROM audit_event WHERE action = 'usage_item.import'").fetchone()
+    assert event is not None
+    assert (event[0]["rows"], event[0]["sha256"]) == (250, result["sha256"])
+
+
+def test_csv_header_and_shape_are_checked(
+    client: httpx.Client, paid: Grant, recipient: dict[str, str], db: psycopg.Connection[Any]
+) -> None:
+    report = new_report(client, paid, recipient)
+    url = f"/usage-reports/{report['id']}/items/import"
+    csv_headers = {**recipient, "Content-Type": "text/csv"}
+    assert_problem(client.post(url, content="spent_on,amount,colour\n", headers=csv_headers), 422, "invalid_header")
+    ragged = "spent_on,category,stage,description,amount\n2024-11-27,logistik,logistik,x,1,extra\n"
+    body = assert_problem(client.post(url, content=ragged, headers=csv_headers), 422, "import_rejected")
+    assert body["rows"][0]["row"] == 1
+    assert_problem(
+        client.post(url, content="spent_on,category,stage,description,amount\n", headers=csv_headers),
+        422,
+        "import_empty",
+    )
+    assert_problem(client.post(url, content=b"\xff\xfe", headers=csv_headers), 422, "invalid_header")
+    assert_problem(
+        client.post(url, content="{}", headers={**recipient, "Content-Type": "application/pdf"}),
+        415,
+        "unsupported_media_type",
+    )
+    assert count(db, "usage_item") == 0
+
+
+def test_ndjson_import(
+    client: httpx.Client, paid: Grant, recipient: dict[str, str], db: psycopg.Connection[Any]
+) -> None:
+    report = new_report(client, paid, recipient)
+    url = f"/usage-reports/{report['id']}/items/import"
+    headers = {**recipient, "Content-Type": "application/x-ndjson"}
+    lines = [json.dumps(item(str(100 + n))) for n in range(50)]
+    broken = [
+        *lines[:10],
+        "not json",
+        json.dumps({**item(), "colour": "red"}),
+        json.dumps({**item(), "amount": True}),
+        *lines[10:],
+    ]
+    body = assert_problem(client.post(url, content="\n".join(broken), headers=headers), 422, "import_rejected")
+    assert body["bad_rows"] == 3
+    assert [row["row"] for row in body["rows"]] == [11, 12, 13]
+    imported = client.post(url, content="\n".join(lines) + "\n", headers=headers)
+    assert imported.status_code == 201, imported.text
+    assert imported.json()["rows"] == 50
+    assert count(db, "usage_item") == 50
+
+
+def test_budget_variance(
+    client: httpx.Client, paid: Grant, recipient: dict[str, str], election_and_kpu: tuple[int, int]
+) -> None:
+    report = new_report(client, paid, recipient)
+    add(client, report["id"], recipient, item("4000000"), item("1000000", stage="logistik", category="logistik"))
+    client.post(f"/usage-reports/{report['id']}/submit", headers=recipient)
+    variance = client.get(f"/agreements/{paid.agreement_id}/budget-variance").json()
+    assert variance["reported"] == "5000000.00"
+    assert variance["unbudgeted"] == "5000000.00"
+    assert all(line["over_budget"] is False for line in variance["lines"])
