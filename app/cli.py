@@ -5,7 +5,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -27,14 +27,18 @@ from app.core.pagination import PageRequest
 from app.demo import load_demo
 from app.main import resolve_database_url
 from app.reference import service as reference
+from app.reports.importer import ImportFormat, ImportOutcome, import_items
+from app.reports.models import UsageReport
 
 app = typer.Typer(
     help="Hibah: Pilkada grant-fund accountability API.", no_args_is_help=True, pretty_exceptions_enable=False
 )
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 regions_app = typer.Typer(help="Reference data: regions.", no_args_is_help=True)
+items_app = typer.Typer(help="Usage-report items.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(regions_app, name="regions")
+app.add_typer(items_app, name="items")
 
 err = Console(stderr=True)
 T = TypeVar("T")
@@ -171,6 +175,46 @@ def regions_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fa
     typer.echo(f"imported {result.created} new and {result.updated} changed regions")
 
 
+FORMATS_BY_SUFFIX = {".csv": ImportFormat.csv, ".ndjson": ImportFormat.ndjson, ".jsonl": ImportFormat.ndjson}
+
+
+@items_app.command("import")
+def items_import(
+    report_id: Annotated[int, typer.Argument(min=1, help="The draft usage report to fill.")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="A .csv or .ndjson file.")],
+    file_format: Annotated[
+        ImportFormat | None, typer.Option("--format", help="csv or ndjson; by default from the file name.")
+    ] = None,
+) -> None:
+    """Stream a file of items into a draft report: all rows or none (the same rules as the API)."""
+    chosen = file_format or FORMATS_BY_SUFFIX.get(file.suffix.lower())
+    if chosen is None:
+        raise ValueError("cannot tell the format from the file name: pass --format csv or --format ndjson")
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task(f"importing {file.name}", total=file.stat().st_size)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            with file.open("rb") as handle:
+                while chunk := handle.read(1024 * 1024):
+                    yield chunk
+
+        def work(session: AsyncSession) -> Awaitable[tuple[ImportOutcome, UsageReport]]:
+            return import_items(
+                session,
+                OPERATOR,
+                report_id,
+                chunks=chunks(),
+                file_format=chosen,
+                progress=lambda size: progress.advance(task, size),
+            )
+
+        outcome, report = run_in_transaction(work)
+    typer.echo(
+        f"imported {outcome.rows} items (Rp{outcome.total:.2f}) into report {report_id}; "
+        f"report total Rp{report.total:.2f}; file sha256 {outcome.sha256}"
+    )
+
+
 def _first_line(exc: DBAPIError) -> str:
     lines = str(exc.orig).strip().splitlines()
     return lines[0] if lines else type(exc.orig).__name__
@@ -183,6 +227,8 @@ def main() -> None:
         err.print(f"error: {exc.detail}", style="red", highlight=False)
         for error in exc.errors[:20]:
             err.print(f"  {error.field}: {error.message}", highlight=False)
+        if len(exc.errors) > 20:
+            err.print(f"  … and {len(exc.errors) - 20} more", highlight=False)
         sys.exit(1)
     except OperationalError as exc:
         err.print(

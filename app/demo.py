@@ -17,6 +17,7 @@ from sqlmodel import col
 from app.core import audit
 from app.core.actor import OPERATOR
 from app.core.audit import AuditEvent
+from app.demo_reports import load_reports
 from app.grants import service as grants
 from app.grants.models import AmendmentReason, Scheme
 from app.grants.schemas import AgreementCreate, AmendmentCreate, BudgetLineIn, DisbursementCreate
@@ -193,7 +194,11 @@ async def load_ledger(session: AsyncSession) -> None:
         await _load_grant(session, election_id, recipients[grant.recipient], grant)
 
 
-STEPS: list[DemoStep] = [DemoStep("reference-2024", load_reference), DemoStep("ledger-2024", load_ledger)]
+STEPS: list[DemoStep] = [
+    DemoStep("reference-2024", load_reference),
+    DemoStep("ledger-2024", load_ledger),
+    DemoStep("reports-2024", load_reports),
+]
 
 
 async def _done_steps(session: AsyncSession) -> set[str]:

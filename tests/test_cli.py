@@ -102,6 +102,7 @@ def test_serve_demo_keys_and_restart(workdir: Path) -> None:
         assert imported.returncode == 0, imported.stderr
         assert "imported 2 new" in imported.stdout
         key_id = _hibah(workdir, "keys", "list").stdout.splitlines()[1].split("\t")[0]
+        _import_items_with_the_cli(workdir, api, headers)
         verified = httpx.get(f"{api}/audit/verify", headers=headers).json()
         assert verified["valid"] is True
         assert verified["events"] > 20, "the demo is loaded through the services, so the chain covers it"
@@ -121,6 +122,42 @@ def test_serve_demo_keys_and_restart(workdir: Path) -> None:
         _stop(server)
 
 
+def _import_items_with_the_cli(workdir: Path, api: str, admin: dict[str, str]) -> None:
+    """A Polres treasurer's items, imported by the operator from a CSV file into a draft report."""
+    recipient = httpx.get(f"{api}/recipients", params={"kind": "polri"}).json()["data"][0]
+    agreement = httpx.get(f"{api}/agreements", params={"recipient_id": recipient["id"]}).json()["data"][0]
+    key = httpx.post(
+        f"{api}/keys",
+        json={"name": "Bendahara Polres", "role": "recipient", "recipient_id": recipient["id"]},
+        headers=admin,
+    ).json()["key"]
+    report = httpx.post(
+        f"{api}/agreements/{agreement['id']}/usage-reports",
+        json={
+            "kind": "interim",
+            "title": "Pengamanan tahap I",
+            "period_start": "2024-01-15",
+            "period_end": "2024-12-31",
+        },
+        headers={"Authorization": f"Bearer {key}"},
+    ).json()
+    rows = "".join(
+        f"2024-11-2{n % 8},operasi_pengamanan,pengamanan,Uang saku personel regu {n},1500000\n" for n in range(300)
+    )
+    csv = workdir / "items.csv"
+    csv.write_text("spent_on,category,stage,description,amount\n" + rows)
+    imported = _hibah(workdir, "items", "import", str(report["id"]), str(csv))
+    assert imported.returncode == 0, imported.stderr
+    assert "imported 300 items (Rp450000000.00)" in imported.stdout
+    bad = workdir / "bad.ndjson"
+    bad.write_text(
+        '{"spent_on": "2024-11-20", "category": "x", "stage": "pengamanan", "description": "d", "amount": 1}\n'
+    )
+    refused = _hibah(workdir, "items", "import", str(report["id"]), str(bad))
+    assert refused.returncode == 1
+    assert "rows[1].category: unknown category code" in refused.stderr
+
+
 def _check_demo_ledger(api: str) -> None:
     agreements = {row["number"]: row for row in httpx.get(f"{api}/agreements").json()["data"]}
     kpu = agreements["001/NPHD/KPU-3574/XII/2023"]
@@ -131,6 +168,16 @@ def _check_demo_ledger(api: str) -> None:
     bawaslu = agreements["002/NPHD/BAWASLU-3574/II/2024"]
     assert (bawaslu["original_amount"], bawaslu["amount"]) == ("4715559500.00", "5407053000.00")
     assert len(agreements) == 4
+    kpu_position = httpx.get(f"{api}/agreements/{kpu['id']}/position").json()
+    assert kpu_position["spent_accepted"] == "18797160088.00"
+    assert kpu_position["refunded"] == "4319253892.00"
+    assert (kpu_position["held"], kpu_position["absorption"]) == ("0.00", "0.8132")
+    assert httpx.get(f"{api}/agreements/{kpu['id']}").json()["status"] == "closed"
+    refunds = httpx.get(f"{api}/agreements/{kpu['id']}/refunds").json()["data"]
+    assert [(row["amount"], row["returned_on"]) for row in refunds] == [("4319253892.00", "2025-05-07")]
+    items = httpx.get(f"{api}/usage-reports/1/items", params={"limit": 3}).json()["data"]
+    assert items[0]["amount"] == "900000.00"
+    assert items[0]["payee"] is None, "the public never sees payees"
 
 
 def test_cli_errors_are_one_line(workdir: Path) -> None:
