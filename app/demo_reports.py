@@ -9,7 +9,7 @@ operations. Bawaslu's spending and refund are figures of our choosing.
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -35,6 +35,8 @@ AUDITOR = Actor(role=Role.auditor)
 # Assumed: no result dispute in Kota Probolinggo, so the elected pair was proposed in early
 # February 2025; the real refund of 2025-05-07 then falls on the three-month deadline.
 WINNER_PROPOSED_ON = date(2025, 2, 7)
+SUBMITTED_AT = datetime(2025, 4, 21, 3, 0, tzinfo=UTC)
+REVIEWED_AT = datetime(2025, 4, 30, 3, 0, tzinfo=UTC)
 FIRST_NAMES = ("Siti", "Ahmad", "Dewi", "Budi", "Nur", "Agus", "Sri", "Hendra", "Lilik", "Moh.", "Rina", "Eko")
 LAST_NAMES = ("Aminah", "Hidayat", "Lestari", "Santoso", "Hasanah", "Prasetyo", "Wahyuni", "Kurniawan", "Rahmawati")
 
@@ -252,6 +254,8 @@ async def _report_cycle(session: AsyncSession, agreement: Agreement, items: list
         await reports.add_items(session, reporter, report.id, items[start : start + 1000])
     await reports.submit(session, reporter, report.id, None)
     await reports.accept(session, AUDITOR, report.id, None, "Diterima setelah verifikasi bukti")
+    # A reconstruction of 2025: date the review as it happened, not as the demo was loaded.
+    report.submitted_at, report.reviewed_at = SUBMITTED_AT, REVIEWED_AT
     await grants.refund(session, OPERATOR, agreement.id, refund)
     await grants.close(session, OPERATOR, agreement.id, None)
 

@@ -1,6 +1,5 @@
 """The application factory."""
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,9 +14,12 @@ from app.core.embedded import start_embedded
 from app.core.errors import install_error_handlers
 from app.core.idempotency import IdempotentReplay, replay_response
 from app.core.middleware import RequestIdMiddleware
+from app.core.observability import configure_logging
+from app.core.observability import router as metrics_router
 from app.core.openapi import install_problem_openapi
 from app.grants.router import router as grants_router
 from app.health.router import router as health_router
+from app.oversight.router import router as oversight_router
 from app.reference.router import router as reference_router
 from app.reports.router import router as reports_router
 
@@ -45,7 +47,7 @@ async def _replay(request: Request, exc: Exception) -> Response:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -73,8 +75,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(access_router)
     api.include_router(grants_router)
     api.include_router(reports_router)
+    api.include_router(oversight_router)
     api.include_router(audit_router)
     app.include_router(api)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     install_problem_openapi(app)
     return app

@@ -1,5 +1,6 @@
 """One place for every setting; read from the environment (prefix ``HIBAH_``) and ``.env``."""
 
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,7 +19,14 @@ class Settings(BaseSettings):
     log_level: str = "info"
     page_limit_default: int = 50
     page_limit_max: int = 500
-    idempotency_ttl_hours: int = 24
+    log_format: str = Field(default="json", pattern="^(json|text)$")
+
+    # Compliance rules (Permendagri 54/2019 as amended by 41/2020); parameters, not code.
+    tranche1_min_share: Decimal = Decimal("0.40")
+    tranche1_working_days: int = 14
+    lump_sum_working_days: int = 14
+    tranche2_months_before_voting: int = 5
+    report_months_after_winner: int = 3
 
 
 @lru_cache

@@ -1,4 +1,4 @@
-"""``X-Request-ID`` on every request and response, and one log line per request that carries it."""
+"""``X-Request-ID`` on every request and response, one log line per request, and the request metrics."""
 
 import logging
 import re
@@ -7,6 +7,8 @@ import uuid
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.observability import LATENCY, REQUEST_ID, REQUESTS
 
 log = logging.getLogger("hibah.access")
 
@@ -26,6 +28,7 @@ class RequestIdMiddleware:
             return
         request_id = _request_id_from(scope)
         scope.setdefault("state", {})["request_id"] = request_id
+        token = REQUEST_ID.set(request_id)
         started = time.perf_counter()
         status = 500
 
@@ -40,14 +43,24 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", "unmatched")
+            REQUESTS.labels(scope["method"], route, str(status)).inc()
+            LATENCY.labels(scope["method"], route).observe(elapsed)
             log.info(
-                "%s %s %s %.1fms request_id=%s",
+                "%s %s %s %.1fms",
                 scope["method"],
                 scope["path"],
                 status,
-                (time.perf_counter() - started) * 1000,
-                request_id,
+                elapsed * 1000,
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": elapsed * 1000,
+                },
             )
+            REQUEST_ID.reset(token)
 
 
 def _request_id_from(scope: Scope) -> str:

@@ -1,0 +1,268 @@
+"""Exports for auditors: CSV and XLSX, streamed from a server-side cursor in constant memory.
+
+A streamed body outlives the request's own transaction, so each export reads in a transaction of its
+own, opened when the first byte is asked for and closed with the last.
+"""
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+import xlsxwriter
+from anyio import to_thread
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from app.core.actor import Actor
+from app.grants.models import Agreement, Disbursement, DisbursementReversal, Refund
+from app.reports.models import COUNTED_STATUSES, UsageItem, UsageReport
+
+BATCH = 5000
+FILE_CHUNK = 256 * 1024
+
+
+class Dataset(StrEnum):
+    agreements = "agreements"
+    disbursements = "disbursements"
+    refunds = "refunds"
+    usage_items = "usage-items"
+    findings = "findings"
+
+
+class FileFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+MEDIA_TYPES = {
+    FileFormat.csv: "text/csv; charset=utf-8",
+    FileFormat.xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@dataclass(frozen=True)
+class Export:
+    header: Sequence[str]
+    statement: Any
+    """A Core select whose rows are the export's rows, in ``header`` order."""
+
+
+def cell(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return value
+
+
+AGREEMENT_COLUMNS = (
+    "id",
+    "number",
+    "election_id",
+    "recipient_id",
+    "region_code",
+    "province_code",
+    "recipient_kind",
+    "signed_on",
+    "scheme",
+    "currency",
+    "original_amount",
+    "amount",
+    "disbursed",
+    "spent_reported",
+    "spent_accepted",
+    "refunded",
+    "status",
+)
+
+
+def agreements_export(filters: list[Any]) -> Export:
+    selected = [getattr(Agreement, name) for name in AGREEMENT_COLUMNS]
+    statement = sa.select(*selected).where(*filters).order_by(col(Agreement.id))
+    return Export(AGREEMENT_COLUMNS, statement)
+
+
+def disbursements_export(filters: list[Any]) -> Export:
+    statement = (
+        sa.select(
+            col(Disbursement.id),
+            col(Disbursement.agreement_id),
+            col(Agreement.number),
+            col(Agreement.region_code),
+            col(Disbursement.tranche),
+            col(Disbursement.amount),
+            col(Disbursement.paid_on),
+            col(Disbursement.sp2d_number),
+            col(DisbursementReversal.reversed_on),
+            col(DisbursementReversal.reason),
+        )
+        .join(Agreement, col(Agreement.id) == col(Disbursement.agreement_id))
+        .outerjoin(DisbursementReversal, col(DisbursementReversal.disbursement_id) == col(Disbursement.id))
+        .where(*filters)
+        .order_by(col(Disbursement.id))
+    )
+    header = [
+        "id",
+        "agreement_id",
+        "agreement_number",
+        "region_code",
+        "tranche",
+        "amount",
+        "paid_on",
+        "sp2d_number",
+        "reversed_on",
+        "reversal_reason",
+    ]
+    return Export(header, statement)
+
+
+def refunds_export(filters: list[Any]) -> Export:
+    statement = (
+        sa.select(
+            col(Refund.id),
+            col(Refund.agreement_id),
+            col(Agreement.number),
+            col(Agreement.region_code),
+            col(Refund.amount),
+            col(Refund.returned_on),
+            col(Refund.sts_number),
+            col(Refund.note),
+        )
+        .join(Agreement, col(Agreement.id) == col(Refund.agreement_id))
+        .where(*filters)
+        .order_by(col(Refund.id))
+    )
+    header = ["id", "agreement_id", "agreement_number", "region_code", "amount", "returned_on", "sts_number", "note"]
+    return Export(header, statement)
+
+
+def usage_items_export(filters: list[Any], item_filters: list[Any], actor: Actor) -> Export:
+    withheld = sa.null()
+    statement = (
+        sa.select(
+            col(UsageItem.id),
+            col(UsageItem.report_id),
+            col(UsageReport.agreement_id),
+            col(Agreement.region_code),
+            col(UsageReport.status),
+            col(UsageItem.spent_on),
+            col(UsageItem.category),
+            col(UsageItem.stage),
+            col(UsageItem.description),
+            col(UsageItem.amount),
+            withheld if actor.is_public else col(UsageItem.payee),
+            withheld if actor.is_public else col(UsageItem.document_number),
+            col(UsageItem.evidence_sha256),
+        )
+        .join(UsageReport, col(UsageReport.id) == col(UsageItem.report_id))
+        .join(Agreement, col(Agreement.id) == col(UsageReport.agreement_id))
+        .where(*filters, *item_filters)
+        .order_by(col(UsageItem.id))
+    )
+    if actor.is_public:
+        statement = statement.where(col(UsageReport.status).in_(COUNTED_STATUSES))
+    header = [
+        "id",
+        "report_id",
+        "agreement_id",
+        "region_code",
+        "report_status",
+        "spent_on",
+        "category",
+        "stage",
+        "description",
+        "amount",
+        "payee",
+        "document_number",
+        "evidence_sha256",
+    ]
+    return Export(header, statement)
+
+
+async def _rows(sessions: async_sessionmaker[AsyncSession], statement: Any) -> AsyncIterator[Sequence[Any]]:
+    async with sessions() as session, session.begin():
+        result = await session.stream(statement.execution_options(yield_per=BATCH))
+        async for partition in result.partitions(BATCH):
+            yield partition
+
+
+def _csv_lines(rows: Sequence[Sequence[Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerows([cell(value) for value in row] for row in rows)
+    return buffer.getvalue().encode()
+
+
+async def stream_csv(batches: AsyncIterator[Sequence[Sequence[Any]]], header: Sequence[str]) -> AsyncIterator[bytes]:
+    yield ("\ufeff" + ",".join(header) + "\n").encode()  # the BOM makes Excel read UTF-8
+    async for batch in batches:
+        yield _csv_lines(batch)
+
+
+async def stream_xlsx(
+    batches: AsyncIterator[Sequence[Sequence[Any]]], header: Sequence[str], sheet: str
+) -> AsyncIterator[bytes]:
+    """xlsxwriter's constant-memory mode flushes each row to a temporary file; the file is then streamed."""
+    handle, path = tempfile.mkstemp(suffix=".xlsx")
+    os.close(handle)
+    try:
+        workbook = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_numbers": False})
+        worksheet = workbook.add_worksheet(sheet[:31])
+        worksheet.write_row(0, 0, header)
+        written = 1
+        async for batch in batches:
+            written = await to_thread.run_sync(_write_rows, worksheet, batch, written)
+        await to_thread.run_sync(workbook.close)
+        with open(path, "rb") as file:  # noqa: ASYNC230 - local temp file, read in chunks
+            while chunk := file.read(FILE_CHUNK):
+                yield chunk
+    finally:
+        os.unlink(path)
+
+
+def _write_rows(worksheet: Any, rows: Sequence[Sequence[Any]], first: int) -> int:
+    for offset, row in enumerate(rows):
+        worksheet.write_row(first + offset, 0, [cell(value) for value in row])
+    return first + len(rows)
+
+
+def render(
+    file_format: FileFormat, batches: AsyncIterator[Sequence[Sequence[Any]]], header: Sequence[str], sheet: str
+) -> AsyncIterator[bytes]:
+    if file_format == FileFormat.csv:
+        return stream_csv(batches, header)
+    return stream_xlsx(batches, header, sheet)
+
+
+def from_database(sessions: async_sessionmaker[AsyncSession], export: Export) -> AsyncIterator[Sequence[Any]]:
+    return _rows(sessions, export.statement)
+
+
+async def from_list(rows: Sequence[Sequence[Any]]) -> AsyncIterator[Sequence[Sequence[Any]]]:
+    for start in range(0, len(rows), BATCH):
+        yield rows[start : start + BATCH]
+
+
+FINDINGS_HEADER = (
+    "rule",
+    "severity",
+    "agreement_id",
+    "agreement_number",
+    "region_code",
+    "recipient_kind",
+    "due_on",
+    "regulation",
+    "facts",
+)
+
+
+def facts_text(facts: dict[str, Any]) -> str:
+    return "; ".join(f"{key}={cell(value)}" for key, value in facts.items())
