@@ -3,6 +3,7 @@
 import csv
 import io
 import zipfile
+from datetime import date
 from typing import Any
 
 import httpx
@@ -40,8 +41,6 @@ def history(client: httpx.Client, grant: Grant) -> Grant:
 
 
 def test_working_days_skip_weekends_and_holidays() -> None:
-    from datetime import date
-
     assert add_working_days(date(2023, 12, 4), 14) == date(2023, 12, 22)
     # Christmas and New Year's Day are holidays: 14 working days from 18 December end on 9 January.
     assert add_working_days(date(2023, 12, 18), 14) == date(2024, 1, 9)
