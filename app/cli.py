@@ -25,6 +25,7 @@ from app.core.errors import DomainError
 from app.core.migrate import upgrade_to_head
 from app.core.pagination import PageRequest
 from app.demo import load_demo
+from app.generate import generate, plan_regions
 from app.main import resolve_database_url
 from app.reference import service as reference
 from app.reports.importer import ImportFormat, ImportOutcome, import_items
@@ -173,6 +174,33 @@ def regions_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fa
         progress.add_task("validating and importing", total=None)
         result = run_in_transaction(lambda session: reference.import_regions(session, OPERATOR, b"".join(chunks)))
     typer.echo(f"imported {result.created} new and {result.updated} changed regions")
+
+
+generate_app = typer.Typer(help="Generated datasets for benchmarks and load tests.", no_args_is_help=True)
+app.add_typer(generate_app, name="generate")
+
+
+@generate_app.command("national")
+def generate_national(
+    items: Annotated[int, typer.Option(min=2180, help="Usage items in all (about 3,000,000 nationally).")] = 3_000_000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed builds the same dataset.")] = 2024,
+) -> None:
+    """545 regions, ~2,200 agreements and their disbursements, reports and items, through the services.
+
+    Use an empty database: the generated region codes are the real Kemendagri provinces.
+    """
+
+    async def main() -> int:
+        engine = create_engine_for(database_url(), get_settings())
+        try:
+            with Progress(console=err) as progress:
+                task = progress.add_task("regions", total=len(plan_regions()))
+                return await generate(make_sessionmaker(engine), items, seed, lambda n: progress.advance(task, n))
+        finally:
+            await engine.dispose()
+
+    written = asyncio.run(main())
+    typer.echo(f"generated {len(plan_regions())} regions with {written} usage items")
 
 
 FORMATS_BY_SUFFIX = {".csv": ImportFormat.csv, ".ndjson": ImportFormat.ndjson, ".jsonl": ImportFormat.ndjson}
