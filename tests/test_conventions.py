@@ -1,5 +1,6 @@
 """The API conventions of DESIGN §3 that every endpoint shares."""
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -125,3 +126,16 @@ def test_pagination_walks_every_row_once(client: httpx.Client, admin: dict[str, 
 @pytest.mark.parametrize("cursor", ["!!!", "e30", "WyJ4Il0", "W10", "WzEwMDAwMDAwMDAwMDBd"])
 def test_bad_cursor_is_422(client: httpx.Client, cursor: str) -> None:
     assert_problem(client.get("/recipients", params={"cursor": cursor}), 422, "invalid_cursor")
+
+
+def test_oversized_bodies_are_refused_as_they_arrive(client: httpx.Client, admin: dict[str, str]) -> None:
+    big = b"{" + b" " * (11 * 1024 * 1024) + b"}"
+    declared = client.post("/regions", content=big, headers={**admin, "Content-Type": "application/json"})
+    assert_problem(declared, 413, "payload_too_large")
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(12):
+            yield b" " * (1024 * 1024)
+
+    streamed = client.post("/regions", content=chunks(), headers={**admin, "Content-Type": "application/json"})
+    assert_problem(streamed, 413, "payload_too_large")

@@ -100,6 +100,11 @@ class PreconditionFailed(DomainError):
     code = "etag_mismatch"
 
 
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+
+
 class PreconditionRequired(DomainError):
     status = 428
     code = "precondition_required"

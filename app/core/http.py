@@ -6,7 +6,7 @@ from fastapi import Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from app.core.errors import DomainError, Problem
+from app.core.errors import DomainError, PayloadTooLarge, Problem
 
 IfMatch = Annotated[
     str | None,
@@ -18,11 +18,6 @@ PROBLEMS: dict[int | str, dict[str, object]] = {
     status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (401, 403, 404, 409, 412, 422)
 }
 """The problem responses most operations can give, so the OpenAPI document lists them."""
-
-
-class PayloadTooLarge(DomainError):
-    status = 413
-    code = "payload_too_large"
 
 
 class UnsupportedMediaType(DomainError):

@@ -6,8 +6,10 @@ import time
 import uuid
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.errors import PayloadTooLarge, language_of, problem_response
 from app.core.observability import LATENCY, REQUEST_ID, REQUESTS
 
 log = logging.getLogger("hibah.access")
@@ -71,3 +73,63 @@ def _request_id_from(scope: Scope) -> str:
                 return candidate
             break
     return uuid.uuid4().hex
+
+
+BODY_LIMIT = 10 * 1024 * 1024
+STREAMED_PATHS = re.compile(r"/items/import$")
+"""Routes that stream their body into the database and never hold it: no size limit."""
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over 10 MiB as they arrive (413 problem), except on streamed imports.
+
+    FastAPI turns any error raised while it reads a body into a 400, so the limiter remembers that it
+    cut the body off and answers with its own 413 in place of whatever the app then says.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int = BODY_LIMIT) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or STREAMED_PATHS.search(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        if int(dict(scope["headers"]).get(b"content-length", b"0") or 0) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        cut_off = False
+
+        async def limited() -> Message:
+            nonlocal received, cut_off
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                cut_off = True
+                raise self._too_large()
+            return message
+
+        async def replacing(message: Message) -> None:
+            if not cut_off:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                await self._refuse(scope, receive, send)
+
+        await self.app(scope, limited, replacing)
+
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(
+            f"The body is larger than {self.limit} bytes.", f"Badan permintaan lebih besar dari {self.limit} bita."
+        )
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        error = self._too_large()
+        response = problem_response(
+            request,
+            status=error.status,
+            code=error.code,
+            detail=error.detail_id if language_of(request) == "id" else error.detail,
+        )
+        await response(scope, receive, send)
