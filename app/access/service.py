@@ -10,7 +10,8 @@ from app.core.actor import Actor, Role
 from app.core.auth import ApiKey, hash_key, new_key
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.core.models import utcnow
-from app.core.pagination import Page, PageRequest, cursor_value, page_of
+from app.core.pagination import Page, PageRequest, paginate_by_id
+from app.core.queries import one_or_raise
 from app.reference.models import Recipient, Region
 
 PREFIX_LENGTH = 12
@@ -62,28 +63,24 @@ async def create_key(session: AsyncSession, actor: Actor, data: KeyCreate) -> tu
 
 
 async def get_key(session: AsyncSession, key_id: int, *, for_update: bool = False) -> ApiKey:
-    statement = sa.select(ApiKey).where(col(ApiKey.id) == key_id)
-    if for_update:
-        statement = statement.with_for_update()
-    key = (await session.execute(statement)).scalar_one_or_none()
-    if key is None:
-        raise NotFound(f"There is no API key {key_id}.", f"Tidak ada kunci API {key_id}.", code="api_key_not_found")
-    return key
+    return await one_or_raise(
+        session,
+        ApiKey,
+        col(ApiKey.id) == key_id,
+        NotFound(f"There is no API key {key_id}.", f"Tidak ada kunci API {key_id}.", code="api_key_not_found"),
+        for_update=for_update,
+    )
 
 
 async def list_keys(
     session: AsyncSession, page: PageRequest, *, role: Role | None = None, include_revoked: bool = True
 ) -> Page[ApiKey]:
-    statement = sa.select(ApiKey).order_by(col(ApiKey.id)).limit(page.limit + 1)
+    statement = sa.select(ApiKey)
     if role is not None:
         statement = statement.where(col(ApiKey.role) == role)
     if not include_revoked:
         statement = statement.where(col(ApiKey.revoked_at).is_(None))
-    after = cursor_value(page, 0, int)
-    if after is not None:
-        statement = statement.where(col(ApiKey.id) > after)
-    rows = (await session.execute(statement)).scalars().all()
-    return page_of(rows, page, lambda key: [key.id])
+    return await paginate_by_id(session, statement, col(ApiKey.id), page)
 
 
 async def revoke_key(session: AsyncSession, actor: Actor, key_id: int) -> ApiKey:

@@ -8,7 +8,7 @@ from sqlmodel import col
 
 from app.audit.schemas import Verification
 from app.core.audit import GENESIS_HASH, AuditEvent, event_digest, hashed_fields
-from app.core.pagination import Page, PageRequest, cursor_value, page_of
+from app.core.pagination import Page, PageRequest, paginate_by_id
 
 VERIFY_BATCH = 5000
 
@@ -24,7 +24,7 @@ async def list_events(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Page[AuditEvent]:
-    statement = sa.select(AuditEvent).order_by(col(AuditEvent.seq)).limit(page.limit + 1)
+    statement = sa.select(AuditEvent)
     for column, value in (
         (col(AuditEvent.entity), entity),
         (col(AuditEvent.entity_id), entity_id),
@@ -37,11 +37,7 @@ async def list_events(
         statement = statement.where(col(AuditEvent.at) >= since)
     if until is not None:
         statement = statement.where(col(AuditEvent.at) < until)
-    after = cursor_value(page, 0, int)
-    if after is not None:
-        statement = statement.where(col(AuditEvent.seq) > after)
-    rows = (await session.execute(statement)).scalars().all()
-    return page_of(rows, page, lambda event: [event.seq])
+    return await paginate_by_id(session, statement, col(AuditEvent.seq), page)
 
 
 def _holds(event: AuditEvent, expected_seq: int, prev_hash: str) -> bool:

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import FieldError, InvalidInput
 
@@ -94,3 +95,12 @@ def convert_page(page: Page[Any], schema: type[M]) -> Page[M]:
         data=[schema.model_validate(row, from_attributes=True) for row in page.data],
         next_cursor=page.next_cursor,
     )
+
+
+async def paginate_by_id(session: AsyncSession, statement: Any, id_column: Any, page: PageRequest) -> Page[Any]:
+    """One page of ``statement``'s ORM rows in ``id_column`` order, after the cursor's id."""
+    after = cursor_value(page, 0, int)
+    if after is not None:
+        statement = statement.where(id_column > after)
+    rows = (await session.execute(statement.order_by(id_column).limit(page.limit + 1))).scalars().all()
+    return page_of(rows, page, lambda row: [getattr(row, id_column.key)])

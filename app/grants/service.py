@@ -15,7 +15,8 @@ from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFo
 from app.core.etag import check_if_match, etag_of
 from app.core.models import utcnow
 from app.core.money import format_money
-from app.core.pagination import Page, PageRequest, cursor_value, page_of
+from app.core.pagination import Page, PageRequest, paginate_by_id
+from app.core.queries import one_or_raise
 from app.grants.models import (
     Agreement,
     AgreementStatus,
@@ -58,15 +59,15 @@ def rupiah(amount: Decimal) -> str:
 
 
 async def get_agreement(session: AsyncSession, agreement_id: int, *, for_update: bool = False) -> Agreement:
-    statement = sa.select(Agreement).where(col(Agreement.id) == agreement_id)
-    if for_update:
-        statement = statement.with_for_update()
-    agreement = (await session.execute(statement)).scalar_one_or_none()
-    if agreement is None:
-        raise NotFound(
+    return await one_or_raise(
+        session,
+        Agreement,
+        col(Agreement.id) == agreement_id,
+        NotFound(
             f"There is no agreement {agreement_id}.", f"Tidak ada NPHD {agreement_id}.", code="agreement_not_found"
-        )
-    return agreement
+        ),
+        for_update=for_update,
+    )
 
 
 async def budget_lines_of(session: AsyncSession, agreement_ids: Sequence[int]) -> dict[int, list[BudgetLine]]:
@@ -94,7 +95,7 @@ async def list_agreements(
     recipient_kind: str | None = None,
     status: AgreementStatus | None = None,
 ) -> Page[Agreement]:
-    statement = sa.select(Agreement).order_by(col(Agreement.id)).limit(page.limit + 1)
+    statement = sa.select(Agreement)
     filters = {
         col(Agreement.region_code): region_code,
         col(Agreement.province_code): province,
@@ -106,11 +107,7 @@ async def list_agreements(
     for column, value in filters.items():
         if value is not None:
             statement = statement.where(column == value)
-    after = cursor_value(page, 0, int)
-    if after is not None:
-        statement = statement.where(col(Agreement.id) > after)
-    rows = (await session.execute(statement)).scalars().all()
-    return page_of(rows, page, lambda agreement: [agreement.id])
+    return await paginate_by_id(session, statement, col(Agreement.id), page)
 
 
 def position_of(agreement: Agreement) -> Position:
@@ -387,17 +384,8 @@ async def _check_amendment(session: AsyncSession, agreement: Agreement, data: Am
 
 async def list_amendments(session: AsyncSession, agreement_id: int, page: PageRequest) -> Page[Amendment]:
     await get_agreement(session, agreement_id)
-    statement = (
-        sa.select(Amendment)
-        .where(col(Amendment.agreement_id) == agreement_id)
-        .order_by(col(Amendment.id))
-        .limit(page.limit + 1)
-    )
-    after = cursor_value(page, 0, int)
-    if after is not None:
-        statement = statement.where(col(Amendment.id) > after)
-    rows = (await session.execute(statement)).scalars().all()
-    return page_of(rows, page, lambda amendment: [amendment.id])
+    statement = sa.select(Amendment).where(col(Amendment.agreement_id) == agreement_id)
+    return await paginate_by_id(session, statement, col(Amendment.id), page)
 
 
 async def close(session: AsyncSession, actor: Actor, agreement_id: int, if_match: str | None) -> Agreement:
@@ -482,17 +470,8 @@ async def reversals_of(session: AsyncSession, disbursement_ids: Sequence[int]) -
 
 async def list_disbursements(session: AsyncSession, agreement_id: int, page: PageRequest) -> Page[Disbursement]:
     await get_agreement(session, agreement_id)
-    statement = (
-        sa.select(Disbursement)
-        .where(col(Disbursement.agreement_id) == agreement_id)
-        .order_by(col(Disbursement.id))
-        .limit(page.limit + 1)
-    )
-    after = cursor_value(page, 0, int)
-    if after is not None:
-        statement = statement.where(col(Disbursement.id) > after)
-    rows = (await session.execute(statement)).scalars().all()
-    return page_of(rows, page, lambda disbursement: [disbursement.id])
+    statement = sa.select(Disbursement).where(col(Disbursement.agreement_id) == agreement_id)
+    return await paginate_by_id(session, statement, col(Disbursement.id), page)
 
 
 async def reverse(
@@ -589,14 +568,8 @@ async def get_refund(session: AsyncSession, refund_id: int) -> Refund:
 
 async def list_refunds(session: AsyncSession, agreement_id: int, page: PageRequest) -> Page[Refund]:
     await get_agreement(session, agreement_id)
-    statement = (
-        sa.select(Refund).where(col(Refund.agreement_id) == agreement_id).order_by(col(Refund.id)).limit(page.limit + 1)
-    )
-    after = cursor_value(page, 0, int)
-    if after is not None:
-        statement = statement.where(col(Refund.id) > after)
-    rows = (await session.execute(statement)).scalars().all()
-    return page_of(rows, page, lambda entry: [entry.id])
+    statement = sa.select(Refund).where(col(Refund.agreement_id) == agreement_id)
+    return await paginate_by_id(session, statement, col(Refund.id), page)
 
 
 # --- views ---------------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ from app.core.actor import Actor
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.core.etag import check_if_match, etag_of
 from app.core.models import utcnow
-from app.core.pagination import Page, PageRequest, cursor_value, page_of
+from app.core.pagination import Page, PageRequest, cursor_value, page_of, paginate_by_id
+from app.core.queries import one_or_raise
 from app.reference.models import (
     LEVEL_OF_ELECTION,
     CategoryCode,
@@ -58,15 +59,15 @@ def recipient_etag(recipient: Recipient) -> str:
 
 
 async def get_region(session: AsyncSession, code: str, *, for_update: bool = False) -> Region:
-    statement = sa.select(Region).where(col(Region.code) == code)
-    if for_update:
-        statement = statement.with_for_update()
-    region = (await session.execute(statement)).scalar_one_or_none()
-    if region is None:
-        raise NotFound(
+    return await one_or_raise(
+        session,
+        Region,
+        col(Region.code) == code,
+        NotFound(
             f"There is no region with code {code}.", f"Tidak ada wilayah dengan kode {code}.", code="region_not_found"
-        )
-    return region
+        ),
+        for_update=for_update,
+    )
 
 
 async def list_regions(
@@ -277,15 +278,15 @@ async def _upsert_regions(session: AsyncSession, batch: Iterable[RegionCreate]) 
 
 
 async def get_election(session: AsyncSession, election_id: int, *, for_update: bool = False) -> Election:
-    statement = sa.select(Election).where(col(Election.id) == election_id)
-    if for_update:
-        statement = statement.with_for_update()
-    election = (await session.execute(statement)).scalar_one_or_none()
-    if election is None:
-        raise NotFound(
+    return await one_or_raise(
+        session,
+        Election,
+        col(Election.id) == election_id,
+        NotFound(
             f"There is no election {election_id}.", f"Tidak ada pemilihan {election_id}.", code="election_not_found"
-        )
-    return election
+        ),
+        for_update=for_update,
+    )
 
 
 async def _region_for_reference(session: AsyncSession, code: str) -> Region:
@@ -378,33 +379,29 @@ async def list_elections(
     kind: ElectionKind | None = None,
     year: int | None = None,
 ) -> Page[Election]:
-    statement = sa.select(Election).order_by(col(Election.id)).limit(page.limit + 1)
+    statement = sa.select(Election)
     if region_code is not None:
         statement = statement.where(col(Election.region_code) == region_code)
     if kind is not None:
         statement = statement.where(col(Election.kind) == kind)
     if year is not None:
         statement = statement.where(sa.extract("year", col(Election.voting_day)) == year)
-    after = cursor_value(page, 0, int)
-    if after is not None:
-        statement = statement.where(col(Election.id) > after)
-    rows = (await session.execute(statement)).scalars().all()
-    return page_of(rows, page, lambda election: [election.id])
+    return await paginate_by_id(session, statement, col(Election.id), page)
 
 
 # --- recipients ----------------------------------------------------------------------------------
 
 
 async def get_recipient(session: AsyncSession, recipient_id: int, *, for_update: bool = False) -> Recipient:
-    statement = sa.select(Recipient).where(col(Recipient.id) == recipient_id)
-    if for_update:
-        statement = statement.with_for_update()
-    recipient = (await session.execute(statement)).scalar_one_or_none()
-    if recipient is None:
-        raise NotFound(
+    return await one_or_raise(
+        session,
+        Recipient,
+        col(Recipient.id) == recipient_id,
+        NotFound(
             f"There is no recipient {recipient_id}.", f"Tidak ada penerima {recipient_id}.", code="recipient_not_found"
-        )
-    return recipient
+        ),
+        for_update=for_update,
+    )
 
 
 async def _check_recipient_name_free(
@@ -478,18 +475,14 @@ async def list_recipients(
     kind: RecipientKind | None = None,
     q: str | None = None,
 ) -> Page[Recipient]:
-    statement = sa.select(Recipient).order_by(col(Recipient.id)).limit(page.limit + 1)
+    statement = sa.select(Recipient)
     if region_code is not None:
         statement = statement.where(col(Recipient.region_code) == region_code)
     if kind is not None:
         statement = statement.where(col(Recipient.kind) == kind)
     if q:
         statement = statement.where(col(Recipient.name).ilike(f"%{_escape_like(q)}%", escape="\\"))
-    after = cursor_value(page, 0, int)
-    if after is not None:
-        statement = statement.where(col(Recipient.id) > after)
-    rows = (await session.execute(statement)).scalars().all()
-    return page_of(rows, page, lambda recipient: [recipient.id])
+    return await paginate_by_id(session, statement, col(Recipient.id), page)
 
 
 # --- code lists ----------------------------------------------------------------------------------

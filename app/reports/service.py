@@ -19,7 +19,8 @@ from app.core.actor import Actor, Role
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from app.core.etag import check_if_match, etag_of
 from app.core.models import utcnow
-from app.core.pagination import Page, PageRequest, cursor_value, page_of
+from app.core.pagination import Page, PageRequest, cursor_value, page_of, paginate_by_id
+from app.core.queries import one_or_raise
 from app.grants import service as grants
 from app.grants.models import Agreement, BudgetLine
 from app.reference.models import CategoryCode, StageCode
@@ -66,13 +67,9 @@ def can_see_drafts(actor: Actor, agreement: Agreement) -> bool:
 
 
 async def _report(session: AsyncSession, report_id: int, *, for_update: bool = False) -> UsageReport:
-    statement = sa.select(UsageReport).where(col(UsageReport.id) == report_id)
-    if for_update:
-        statement = statement.with_for_update()
-    report = (await session.execute(statement)).scalar_one_or_none()
-    if report is None:
-        raise _report_not_found(report_id)
-    return report
+    return await one_or_raise(
+        session, UsageReport, col(UsageReport.id) == report_id, _report_not_found(report_id), for_update=for_update
+    )
 
 
 def _report_not_found(report_id: int) -> NotFound:
@@ -112,19 +109,10 @@ async def create_report(session: AsyncSession, actor: Actor, agreement_id: int, 
 
 async def list_reports(session: AsyncSession, actor: Actor, agreement_id: int, page: PageRequest) -> Page[UsageReport]:
     agreement = await grants.get_agreement(session, agreement_id)
-    statement = (
-        sa.select(UsageReport)
-        .where(col(UsageReport.agreement_id) == agreement_id)
-        .order_by(col(UsageReport.id))
-        .limit(page.limit + 1)
-    )
+    statement = sa.select(UsageReport).where(col(UsageReport.agreement_id) == agreement_id)
     if not can_see_drafts(actor, agreement):
         statement = statement.where(col(UsageReport.status).in_(COUNTED_STATUSES))
-    after = cursor_value(page, 0, int)
-    if after is not None:
-        statement = statement.where(col(UsageReport.id) > after)
-    rows = (await session.execute(statement)).scalars().all()
-    return page_of(rows, page, lambda report: [report.id])
+    return await paginate_by_id(session, statement, col(UsageReport.id), page)
 
 
 def _ensure_status(report: UsageReport, action: str, *expected: ReportStatus) -> None:
