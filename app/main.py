@@ -17,6 +17,7 @@ from app.core.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from app.core.observability import configure_logging
 from app.core.observability import router as metrics_router
 from app.core.openapi import install_problem_openapi
+from app.core.reads import create_read_pool
 from app.grants.router import router as grants_router
 from app.health.router import router as health_router
 from app.oversight.router import router as oversight_router
@@ -51,12 +52,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine_for(resolve_database_url(settings), settings)
+        url = resolve_database_url(settings)
+        engine = create_engine_for(url, settings)
         app.state.engine = engine
         app.state.sessions = make_sessionmaker(engine)
+        app.state.read_pool = await create_read_pool(url, settings)
         try:
             yield
         finally:
+            await app.state.read_pool.close()
             await engine.dispose()
 
     app = FastAPI(

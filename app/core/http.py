@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from fastapi import Header, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from app.core.errors import DomainError, PayloadTooLarge, Problem
@@ -38,7 +37,10 @@ def require_media_type(request: Request, *accepted: str) -> str:
 
 
 def with_etag(body: BaseModel, etag: str, *, status_code: int = 200) -> Response:
-    return JSONResponse(body.model_dump(mode="json"), status_code=status_code, headers={"ETag": etag})
+    # pydantic-core writes the JSON directly: no dict, no second encoder.
+    return Response(
+        body.model_dump_json(), status_code=status_code, headers={"ETag": etag}, media_type="application/json"
+    )
 
 
 async def read_limited_body(request: Request, limit: int) -> bytes:

@@ -17,6 +17,7 @@ from app.core.models import utcnow
 from app.core.money import format_money
 from app.core.pagination import Page, PageRequest, paginate_by_id
 from app.core.queries import one_or_raise
+from app.core.reads import Reader
 from app.grants.models import (
     Agreement,
     AgreementStatus,
@@ -110,28 +111,33 @@ async def list_agreements(
     return await paginate_by_id(session, statement, col(Agreement.id), page)
 
 
-def position_of(agreement: Agreement) -> Position:
-    assert agreement.id is not None
-    return Position(
-        agreement_id=agreement.id,
-        amount=agreement.amount,
-        disbursed=agreement.disbursed,
-        undisbursed=agreement.amount - agreement.disbursed,
-        spent_reported=agreement.spent_reported,
-        spent_accepted=agreement.spent_accepted,
-        refunded=agreement.refunded,
-        held=held_by(agreement),
-        absorption=absorption(agreement.spent_accepted, agreement.disbursed),
-        as_of=utcnow(),
-    )
-
-
 def held_by(agreement: Agreement) -> Decimal:
     return agreement.disbursed - agreement.spent_reported - agreement.refunded
 
 
-async def get_position(session: AsyncSession, agreement_id: int) -> Position:
-    return position_of(await get_agreement(session, agreement_id))
+POSITION_ROW = "SELECT amount, disbursed, spent_reported, spent_accepted, refunded FROM agreement WHERE id = $1"
+
+
+async def read_position(connection: Reader, agreement_id: int) -> Position:
+    """The public read of a position on the fast path (see app/core/reads.py): one row, no session."""
+    row = await connection.fetchrow(POSITION_ROW, agreement_id)
+    if row is None:
+        raise NotFound(
+            f"There is no agreement {agreement_id}.", f"Tidak ada NPHD {agreement_id}.", code="agreement_not_found"
+        )
+    held = row["disbursed"] - row["spent_reported"] - row["refunded"]
+    return Position(
+        agreement_id=agreement_id,
+        amount=row["amount"],
+        disbursed=row["disbursed"],
+        undisbursed=row["amount"] - row["disbursed"],
+        spent_reported=row["spent_reported"],
+        spent_accepted=row["spent_accepted"],
+        refunded=row["refunded"],
+        held=held,
+        absorption=absorption(row["spent_accepted"], row["disbursed"]),
+        as_of=utcnow(),
+    )
 
 
 # --- checks shared by the writes -----------------------------------------------------------------

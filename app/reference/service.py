@@ -19,6 +19,7 @@ from app.core.etag import check_if_match, etag_of
 from app.core.models import utcnow
 from app.core.pagination import Page, PageRequest, cursor_value, page_of, paginate_by_id
 from app.core.queries import one_or_raise
+from app.core.reads import Reader
 from app.reference.models import (
     LEVEL_OF_ELECTION,
     CategoryCode,
@@ -37,6 +38,7 @@ from app.reference.schemas import (
     RecipientUpdate,
     RegionCreate,
     RegionImportResult,
+    RegionOut,
     RegionUpdate,
 )
 
@@ -67,6 +69,23 @@ async def get_region(session: AsyncSession, code: str, *, for_update: bool = Fal
             f"There is no region with code {code}.", f"Tidak ada wilayah dengan kode {code}.", code="region_not_found"
         ),
         for_update=for_update,
+    )
+
+
+REGION_ROW = "SELECT code, name, level, parent_code, version, created_at, updated_at FROM region WHERE code = $1"
+
+
+async def read_region(connection: Reader, code: str) -> tuple[RegionOut, str]:
+    """The public read of one region, with its ETag, on the fast path (see app/core/reads.py)."""
+    row = await connection.fetchrow(REGION_ROW, code)
+    if row is None:
+        raise _region_not_found(code)
+    return RegionOut.model_validate(dict(row)), etag_of("region", row["code"], row["version"])
+
+
+def _region_not_found(code: str) -> NotFound:
+    return NotFound(
+        f"There is no region with code {code}.", f"Tidak ada wilayah dengan kode {code}.", code="region_not_found"
     )
 
 

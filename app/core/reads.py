@@ -1,0 +1,48 @@
+"""The fast path for hot single-row reads: a plain asyncpg pool beside the SQLAlchemy engine.
+
+A public read of one row (a region, an agreement's position) is one statement, atomic on its own, so
+it needs no session, no explicit transaction and no ORM; measured on this machine the SQLAlchemy
+session costs several times the query itself (docs/performance.md). Writes and multi-statement
+reads keep the one-transaction-per-request session.
+"""
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Annotated
+
+import asyncpg
+from asyncpg import Record
+from asyncpg.pool import PoolConnectionProxy
+from fastapi import Depends, Request
+from sqlalchemy.engine import make_url
+
+from app.core.config import Settings
+
+
+def libpq_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def create_read_pool(url: str, settings: Settings) -> asyncpg.Pool:
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        libpq_dsn(url),
+        min_size=1,
+        max_size=settings.db_pool_size,
+        server_settings={"application_name": "hibah-read", "default_transaction_read_only": "on"},
+    )
+    return pool
+
+
+if TYPE_CHECKING:
+    Reader = PoolConnectionProxy[Record]
+else:  # asyncpg's proxy is generic only in its type stubs
+    Reader = PoolConnectionProxy
+"""A pooled asyncpg connection for one read."""
+
+
+async def read_connection(request: Request) -> AsyncIterator[Reader]:
+    pool: asyncpg.Pool = request.app.state.read_pool
+    async with pool.acquire() as connection:
+        yield connection
+
+
+ReadConnection = Annotated[Reader, Depends(read_connection, scope="function")]
