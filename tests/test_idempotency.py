@@ -80,3 +80,14 @@ def test_parallel_retries_store_one_record(
     assert sum(response.headers.get("idempotent-replayed") == "true" for response in responses) == 24
     assert count(db, "region") == 1
     assert count(db, "idempotency_record") == 1
+
+
+def test_key_secrets_are_never_kept_for_replay(
+    client: httpx.Client, admin: dict[str, str], db: psycopg.Connection[Any]
+) -> None:
+    body = {"name": "BPKAD", "role": "finance"}
+    first = client.post("/keys", json=body, headers={**admin, "Idempotency-Key": "k"})
+    second = client.post("/keys", json=body, headers={**admin, "Idempotency-Key": "k"})
+    assert first.status_code == second.status_code == 201
+    assert first.json()["key"] != second.json()["key"]
+    assert count(db, "idempotency_record") == 0

@@ -267,7 +267,7 @@ def test_only_finance_moves_money(client: httpx.Client, grant: Grant, make_key: 
     assert_problem(client.post(url, json=body, headers=money_headers({})), 401, "api_key_required")
 
 
-def test_close_needs_nothing_held(client: httpx.Client, grant: Grant) -> None:
+def test_close_needs_nothing_held_and_an_accepted_final_report(client: httpx.Client, grant: Grant) -> None:
     pay(client, grant, "1000000", "SP2D-1")
     url = f"/agreements/{grant.agreement_id}/close"
     assert_problem(client.post(url, headers=grant.finance), 409, "funds_held")
@@ -276,7 +276,11 @@ def test_close_needs_nothing_held(client: httpx.Client, grant: Grant) -> None:
         json={"amount": "1000000", "returned_on": "2025-05-07", "sts_number": "STS-1"},
         headers=money_headers(grant.finance),
     )
-    closed = client.post(url, headers=grant.finance)
+    assert_problem(client.post(url, headers=grant.finance), 409, "final_report_required")
+
+
+def test_a_grant_that_never_paid_out_can_close(client: httpx.Client, grant: Grant) -> None:
+    closed = client.post(f"/agreements/{grant.agreement_id}/close", headers=grant.finance)
     assert closed.status_code == 200, closed.text
     assert closed.json()["status"] == "closed"
     assert_problem(pay(client, grant, "1", "SP2D-2"), 409, "agreement_closed")

@@ -203,3 +203,48 @@ def test_metrics(server_address: str, client: httpx.Client) -> None:
     text = httpx.get(f"{server_address}/metrics").text
     assert "hibah_http_requests_total" in text
     assert "hibah_db_pool_checked_out" in text
+
+
+def test_exports_do_not_turn_text_into_formulas(client: httpx.Client, history: Grant, make_key: KeyMaker) -> None:
+    recipient = make_key("recipient", recipient_id=history.recipient_id)
+    report = client.post(
+        f"/agreements/{history.agreement_id}/usage-reports",
+        json={"kind": "interim", "title": "Tahap I", "period_start": "2023-12-04", "period_end": "2024-12-31"},
+        headers=recipient,
+    ).json()
+    item = {
+        "spent_on": "2024-11-27",
+        "category": "logistik",
+        "stage": "logistik",
+        "description": '=HYPERLINK("http://x")',
+        "amount": "1",
+    }
+    client.post(f"/usage-reports/{report['id']}/items", json={"items": [item]}, headers=recipient)
+    text = client.get("/exports/usage-items.csv", headers=make_key("auditor")).text
+    assert "'=HYPERLINK" in text
+
+
+def test_recipients_export_only_their_own_drafts(
+    client: httpx.Client, history: Grant, make_key: KeyMaker, admin: dict[str, str]
+) -> None:
+    recipient = make_key("recipient", recipient_id=history.recipient_id)
+    report = client.post(
+        f"/agreements/{history.agreement_id}/usage-reports",
+        json={"kind": "interim", "title": "Tahap I", "period_start": "2023-12-04", "period_end": "2024-12-31"},
+        headers=recipient,
+    ).json()
+    item = {
+        "spent_on": "2024-11-27",
+        "category": "logistik",
+        "stage": "logistik",
+        "description": "Kotak suara",
+        "amount": "1",
+        "payee": "CV Maju",
+    }
+    client.post(f"/usage-reports/{report['id']}/items", json={"items": [item]}, headers=recipient)
+    other = client.post(
+        "/recipients", json={"name": "Bawaslu", "kind": "bawaslu", "region_code": "35.74"}, headers=admin
+    ).json()
+    stranger = make_key("recipient", recipient_id=other["id"])
+    assert "CV Maju" not in client.get("/exports/usage-items.csv", headers=stranger).text
+    assert "CV Maju" in client.get("/exports/usage-items.csv", headers=recipient).text

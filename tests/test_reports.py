@@ -316,3 +316,57 @@ def test_budget_variance(
     assert variance["reported"] == "5000000.00"
     assert variance["unbudgeted"] == "5000000.00"
     assert all(line["over_budget"] is False for line in variance["lines"])
+
+
+def test_a_double_submit_counts_once(
+    server_address: str, client: httpx.Client, paid: Grant, recipient: dict[str, str]
+) -> None:
+    report = new_report(client, paid, recipient)
+    add(client, report["id"], recipient, item("3000000"))
+
+    def submit(_: int) -> int:
+        with httpx.Client(base_url=f"{server_address}/api/v1", timeout=60) as http:
+            return http.post(f"/usage-reports/{report['id']}/submit", headers=recipient).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = sorted(pool.map(submit, range(6)))
+    assert statuses == [200] + [409] * 5
+    assert position(client, paid)["spent_reported"] == "3000000.00"
+
+
+def test_racing_deletes_of_one_item_count_once(
+    server_address: str, client: httpx.Client, paid: Grant, recipient: dict[str, str]
+) -> None:
+    report = new_report(client, paid, recipient)
+    add(client, report["id"], recipient, item("100"), item("200"))
+    first = client.get(f"/usage-reports/{report['id']}/items", headers=recipient).json()["data"][0]["id"]
+
+    def delete(_: int) -> int:
+        with httpx.Client(base_url=f"{server_address}/api/v1", timeout=60) as http:
+            return http.delete(f"/usage-items/{first}", headers=recipient).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = sorted(pool.map(delete, range(6)))
+    assert statuses == [204] + [404] * 5
+    shown = client.get(f"/usage-reports/{report['id']}", headers=recipient).json()
+    assert (shown["total"], shown["item_count"]) == ("200.00", 1)
+
+
+def test_ndjson_lines_that_are_too_long_or_too_deep_are_row_errors(
+    client: httpx.Client, paid: Grant, recipient: dict[str, str]
+) -> None:
+    report = new_report(client, paid, recipient)
+    lines = [
+        json.dumps(item()),
+        "[" * 100_000,
+        json.dumps({**item(), "description": "x" * 70_000}),
+        json.dumps({**item(), "payee": "a\u0000b"}),
+    ]
+    response = client.post(
+        f"/usage-reports/{report['id']}/items/import",
+        content="\n".join(lines),
+        headers={**recipient, "Content-Type": "application/x-ndjson"},
+    )
+    body = assert_problem(response, 422, "import_rejected")
+    assert body["bad_rows"] == 3
+    assert [row["row"] for row in body["rows"]] == [2, 3, 4]

@@ -2,7 +2,8 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse
 
 from app.access import service
 from app.access.schemas import KeyCreate, KeyCreated, KeyOut, WhoAmI
@@ -10,7 +11,6 @@ from app.core.actor import Role
 from app.core.auth import AdminActor, CurrentActor
 from app.core.deps import Session
 from app.core.http import PROBLEMS
-from app.core.idempotency import OptionalIdempotency
 from app.core.pagination import Page, PageRequest, convert_page, page_request
 from app.core.types import DB_ID_MAX
 
@@ -19,13 +19,19 @@ router = APIRouter(tags=["access"])
 KeyIdPath = Annotated[int, Path(ge=1, le=DB_ID_MAX)]
 
 
-@router.post("/keys", response_model=KeyCreated, status_code=201, responses=PROBLEMS)
-async def create_key(
-    session: Session, actor: AdminActor, idempotency: OptionalIdempotency, body: KeyCreate
-) -> Response:
+@router.post(
+    "/keys",
+    response_model=KeyCreated,
+    status_code=201,
+    responses=PROBLEMS,
+    description="The secret is in this answer only. No Idempotency-Key here: a replay would have to keep the secret.",
+)
+async def create_key(session: Session, actor: AdminActor, body: KeyCreate) -> JSONResponse:
     key, secret = await service.create_key(session, actor, body)
     created = KeyCreated.model_validate({**KeyOut.model_validate(key).model_dump(), "key": secret})
-    return await idempotency.respond(created, headers={"Location": f"/api/v1/keys/{key.id}"})
+    return JSONResponse(
+        created.model_dump(mode="json"), status_code=201, headers={"Location": f"/api/v1/keys/{key.id}"}
+    )
 
 
 @router.get("/keys", response_model=Page[KeyOut], responses=PROBLEMS)

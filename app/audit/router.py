@@ -1,6 +1,6 @@
 """The audit log: auditors and admins read it and check that nothing in it was altered."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -14,6 +14,8 @@ from app.core.pagination import Page, PageRequest, convert_page, page_request
 from app.core.types import DB_ID_MAX, NO_NUL
 
 router = APIRouter(tags=["audit"], responses=PROBLEMS)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 12, 31, tzinfo=UTC)
 Filter = Annotated[str | None, Query(max_length=128, pattern=NO_NUL)]
 
 
@@ -26,8 +28,8 @@ async def list_events(
     entity_id: Filter = None,
     action: Filter = None,
     actor_key_id: Annotated[int | None, Query(ge=1, le=DB_ID_MAX)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[datetime | None, Query(ge=EARLIEST, le=LATEST)] = None,
+    until: Annotated[datetime | None, Query(ge=EARLIEST, le=LATEST)] = None,
 ) -> Page[AuditEventOut]:
     page = await service.list_events(
         session,

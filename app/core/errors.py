@@ -249,6 +249,8 @@ _SQLSTATE_PROBLEMS: dict[str, tuple[int, str, str, str]] = {
         "Data tumpang tindih dengan data lain.",
     ),
     "22003": (422, "value_out_of_range", "A value is out of range.", "Sebuah nilai di luar rentang."),
+    "22000": (422, "value_out_of_range", "A value cannot be stored.", "Sebuah nilai tidak dapat disimpan."),
+    "22008": (422, "value_out_of_range", "A date or time is out of range.", "Tanggal atau waktu di luar rentang."),
     "40001": (
         409,
         "serialization_failure",

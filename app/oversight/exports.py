@@ -21,7 +21,7 @@ from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from app.core.actor import Actor
+from app.core.actor import Actor, Role
 from app.grants.models import Agreement, Disbursement, DisbursementReversal, Refund
 from app.reports.models import COUNTED_STATUSES, UsageItem, UsageReport
 
@@ -55,11 +55,18 @@ class Export:
     """A Core select whose rows are the export's rows, in ``header`` order."""
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+XLSX_MAX_ROWS = 1_048_576
+
+
 def cell(value: Any) -> Any:
     if isinstance(value, Decimal):
         return f"{value:.2f}"
     if isinstance(value, (date, datetime)):
         return value.isoformat()
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        # A recipient's text must not become a live formula in an auditor's spreadsheet (CSV injection).
+        return "'" + value
     return value
 
 
@@ -169,6 +176,11 @@ def usage_items_export(filters: list[Any], item_filters: list[Any], actor: Actor
     )
     if actor.is_public:
         statement = statement.where(col(UsageReport.status).in_(COUNTED_STATUSES))
+    elif actor.role == Role.recipient:
+        # As in the API: a recipient sees other recipients' reports only once they are submitted.
+        statement = statement.where(
+            sa.or_(col(UsageReport.status).in_(COUNTED_STATUSES), col(Agreement.recipient_id) == actor.recipient_id)
+        )
     header = [
         "id",
         "report_id",
@@ -214,12 +226,18 @@ async def stream_xlsx(
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     try:
-        workbook = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_numbers": False})
-        worksheet = workbook.add_worksheet(sheet[:31])
-        worksheet.write_row(0, 0, header)
-        written = 1
+        workbook = xlsxwriter.Workbook(
+            path,
+            {
+                "constant_memory": True,
+                "strings_to_numbers": False,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+            },
+        )
+        sheets = _Sheets(workbook, sheet, header)
         async for batch in batches:
-            written = await to_thread.run_sync(_write_rows, worksheet, batch, written)
+            await to_thread.run_sync(sheets.write, batch)
         await to_thread.run_sync(workbook.close)
         with open(path, "rb") as file:  # noqa: ASYNC230 - local temp file, read in chunks
             while chunk := file.read(FILE_CHUNK):
@@ -228,10 +246,26 @@ async def stream_xlsx(
         os.unlink(path)
 
 
-def _write_rows(worksheet: Any, rows: Sequence[Sequence[Any]], first: int) -> int:
-    for offset, row in enumerate(rows):
-        worksheet.write_row(first + offset, 0, [cell(value) for value in row])
-    return first + len(rows)
+class _Sheets:
+    """Rows over Excel's 1,048,576-row limit continue on a new sheet instead of being dropped."""
+
+    def __init__(self, workbook: Any, name: str, header: Sequence[str]) -> None:
+        self.workbook, self.name, self.header = workbook, name[:28], header
+        self.count = 0
+        self._new_sheet()
+
+    def _new_sheet(self) -> None:
+        self.count += 1
+        self.worksheet = self.workbook.add_worksheet(self.name if self.count == 1 else f"{self.name}-{self.count}")
+        self.worksheet.write_row(0, 0, self.header)
+        self.row = 1
+
+    def write(self, rows: Sequence[Sequence[Any]]) -> None:
+        for values in rows:
+            if self.row >= XLSX_MAX_ROWS:
+                self._new_sheet()
+            self.worksheet.write_row(self.row, 0, [cell(value) for value in values])
+            self.row += 1
 
 
 def render(

@@ -76,7 +76,7 @@ class Facts:
         days = [
             report.submitted_at.date()
             for report in self.reports
-            if report.kind == ReportKind.final and report.submitted_at is not None
+            if report.kind == ReportKind.final and report.submitted_at is not None and report.status in COUNTED_STATUSES
         ]
         return min(days, default=None)
 
@@ -213,9 +213,8 @@ def _finding(facts: Facts, rule: Rule, due_on: date | None, regulation: str, **d
 def _tranche_rules(facts: Facts, settings: Settings, as_of: date) -> Iterator[Finding]:
     agreement = facts.agreement
     staged = agreement.scheme == Scheme.staged
-    first_due = add_working_days(
-        agreement.signed_on, settings.tranche1_working_days if staged else settings.lump_sum_working_days
-    )
+    days = settings.tranche1_working_days if staged else settings.lump_sum_working_days
+    first_due = add_working_days(agreement.signed_on, days)
     first_paid = facts.first_payment(1)
     if as_of > first_due and (first_paid is None or first_paid > first_due):
         yield _finding(
@@ -226,39 +225,55 @@ def _tranche_rules(facts: Facts, settings: Settings, as_of: date) -> Iterator[Fi
             tranche=1,
             signed_on=agreement.signed_on,
             first_paid_on=first_paid,
-            working_days=settings.tranche1_working_days,
+            working_days=days,
         )
-    required = (agreement.amount * (settings.tranche1_min_share if staged else Decimal(1))).quantize(Decimal("0.01"))
-    paid = facts.paid_until(first_due, tranche=1)
-    if as_of >= first_due and paid < required:
+    # The amount as it stood on each due date: an adendum signed later does not move an earlier due.
+    amount = facts.amount_on(first_due)
+    share = settings.tranche1_min_share if staged else Decimal(1)
+    required = (amount * share).quantize(Decimal("0.01"))
+    # Under a lump sum every payment counts towards the one 100% tranche.
+    paid = facts.paid_until(first_due, tranche=1 if staged else None)
+    if as_of > first_due and paid < required:
         yield _finding(
             facts,
             Rule.tranche_short,
             first_due,
             TRANCHE_RULE,
             tranche=1,
-            amount=agreement.amount,
+            amount=amount,
             required=required,
             paid=paid,
-            share=f"{paid / agreement.amount:.4f}",
+            share=f"{paid / amount:.4f}",
         )
     if staged:
         second_due = add_months(facts.election.voting_day, -settings.tranche2_months_before_voting)
+        owed = facts.amount_on(second_due)
         paid_by_due = facts.paid_until(second_due)
-        if as_of > second_due and paid_by_due < agreement.amount:
+        if as_of > second_due and paid_by_due < owed:
             yield _finding(
                 facts,
                 Rule.tranche_late,
                 second_due,
                 TRANCHE_RULE,
                 tranche=2,
-                amount=agreement.amount,
+                amount=owed,
                 paid_by_due=paid_by_due,
                 voting_day=facts.election.voting_day,
             )
 
 
 def _closing_rules(facts: Facts, settings: Settings, as_of: date) -> Iterator[Finding]:
+    held = facts.disbursed - facts.spent_reported() - facts.refunded
+    if facts.final_accepted() and facts.refunded > 0 and held != 0:
+        yield _finding(
+            facts,
+            Rule.refund_mismatch,
+            None,
+            REPORT_RULE,
+            refunded=facts.refunded,
+            unspent=facts.disbursed - facts.spent_reported(),
+            difference=held,
+        )
     proposed = facts.election.winner_proposed_on
     if proposed is None:
         return
@@ -273,7 +288,6 @@ def _closing_rules(facts: Facts, settings: Settings, as_of: date) -> Iterator[Fi
             winner_proposed_on=proposed,
             final_report_submitted_on=submitted,
         )
-    held = facts.disbursed - facts.spent_reported() - facts.refunded
     if as_of > due and held > 0:
         yield _finding(
             facts,
@@ -284,16 +298,6 @@ def _closing_rules(facts: Facts, settings: Settings, as_of: date) -> Iterator[Fi
             disbursed=facts.disbursed,
             spent_reported=facts.spent_reported(),
             refunded=facts.refunded,
-        )
-    if facts.final_accepted() and facts.refunded > 0 and held != 0:
-        yield _finding(
-            facts,
-            Rule.refund_mismatch,
-            due,
-            REPORT_RULE,
-            refunded=facts.refunded,
-            unspent=facts.disbursed - facts.spent_reported(),
-            difference=held,
         )
 
 

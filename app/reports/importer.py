@@ -57,10 +57,14 @@ class _Tally:
     size: int = 0
     rows: int = 0
     errors: list[ImportRowError] = field(default_factory=list)
-    bad_rows: set[int] = field(default_factory=set)
+    bad_rows: int = 0
+    last_bad_row: int = 0
+    """Rows arrive in order, so a count and the last bad row say all we need: no set per bad row."""
 
     def refuse(self, row: int, column: str | None, message: str) -> None:
-        self.bad_rows.add(row)
+        if row != self.last_bad_row:
+            self.bad_rows += 1
+            self.last_bad_row = row
         if len(self.errors) < MAX_REPORTED_ROWS * len(COLUMNS):
             self.errors.append(ImportRowError(row=row, column=column, message=message))
 
@@ -221,21 +225,43 @@ def _unreadable(exc: asyncpg.PostgresError) -> InvalidInput:
 # --- NDJSON: each line is parsed here and re-encoded as CSV for COPY -----------------------------
 
 
-async def _lines(source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    pending = b""
+MAX_LINE = 64 * 1024
+"""An item is a few hundred bytes; a longer line is refused, not buffered."""
+
+
+async def _lines(source: AsyncIterator[bytes]) -> AsyncIterator[bytes | None]:
+    """The file's lines; ``None`` stands for a line over ``MAX_LINE``, whose bytes are skipped."""
+    pending = bytearray()
+    overlong = False
     async for chunk in source:
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        for line in complete:
-            yield line
-    if pending:
-        yield pending
+        start = 0
+        while (end := chunk.find(b"\n", start)) != -1:
+            if overlong or len(pending) + end - start > MAX_LINE:
+                yield None
+            else:
+                pending += chunk[start:end]
+                yield bytes(pending)
+            pending.clear()
+            overlong = False
+            start = end + 1
+        if not overlong:
+            pending += chunk[start:]
+            if len(pending) > MAX_LINE:
+                overlong = True
+                pending.clear()
+    if overlong:
+        yield None
+    elif pending:
+        yield bytes(pending)
 
 
-def _ndjson_row(number: int, line: bytes, tally: _Tally) -> list[str] | None:
+def _ndjson_row(number: int, line: bytes | None, tally: _Tally) -> list[str] | None:
+    if line is None:
+        tally.refuse(number, None, f"longer than {MAX_LINE} bytes")
+        return None
     try:
         value = json.loads(line)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         tally.refuse(number, None, "not a JSON object")
         return None
     if not isinstance(value, dict):
@@ -251,9 +277,12 @@ def _ndjson_row(number: int, line: bytes, tally: _Tally) -> list[str] | None:
         elif isinstance(cell, bool) or not isinstance(cell, (str, int)):
             tally.refuse(number, column, "must be a string" + (" or an integer" if column == "amount" else ""))
             row.append("")
+        elif isinstance(cell, str) and "\x00" in cell:
+            tally.refuse(number, column, "contains a NUL character")
+            row.append("")
         else:
             row.append(str(cell))
-    return row if number not in tally.bad_rows else None
+    return row if tally.last_bad_row != number else None
 
 
 async def _copy_ndjson(connection: asyncpg.Connection, source: AsyncIterator[bytes], tally: _Tally) -> None:
@@ -264,7 +293,7 @@ async def _copy_ndjson(connection: asyncpg.Connection, source: AsyncIterator[byt
         number = 0
         async for line in _lines(source):
             number += 1
-            if not line.strip():
+            if line is not None and not line.strip():
                 continue
             row = _ndjson_row(number, line, tally)
             if row is not None:
@@ -375,7 +404,7 @@ async def _reject_bad_rows(session: AsyncSession, report: UsageReport, agreement
     errors = tally.errors + [
         ImportRowError(row=row, column=column, message=message) for row, column, message, _ in result
     ]
-    bad_rows = sql_bad + len(tally.bad_rows)
+    bad_rows = sql_bad + tally.bad_rows
     if not errors:
         return
     first = sorted({error.row for error in errors})[:MAX_REPORTED_ROWS]

@@ -22,7 +22,7 @@ from app.core.models import utcnow
 from app.core.pagination import Page, PageRequest, cursor_value, page_of, paginate_by_id
 from app.core.queries import one_or_raise
 from app.grants import service as grants
-from app.grants.models import Agreement, BudgetLine
+from app.grants.models import Agreement, BudgetLine, Disbursement
 from app.reference.models import CategoryCode, StageCode
 from app.reports.models import COUNTED_STATUSES, ReportKind, ReportStatus, UsageItem, UsageReport
 from app.reports.schemas import (
@@ -130,6 +130,7 @@ async def writable_report(session: AsyncSession, actor: Actor, report_id: int) -
     report = await _report(session, report_id, for_update=True)
     agreement = await grants.get_agreement(session, report.agreement_id)
     ensure_own_recipient(actor, agreement)
+    grants.ensure_open(agreement)
     if report.status != ReportStatus.draft:
         raise Conflict(
             f"Report {report_id} is {report.status.value}: items change only while it is a draft.",
@@ -142,9 +143,15 @@ async def writable_report(session: AsyncSession, actor: Actor, report_id: int) -
 async def _transition(
     session: AsyncSession, actor: Actor, report_id: int, if_match: str | None
 ) -> tuple[UsageReport, Agreement]:
-    report = await _report(session, report_id)
-    agreement = await grants.get_agreement(session, report.agreement_id, for_update=True)
+    agreement_id = (
+        await session.execute(sa.select(col(UsageReport.agreement_id)).where(col(UsageReport.id) == report_id))
+    ).scalar_one_or_none()
+    if agreement_id is None:
+        raise _report_not_found(report_id)
+    agreement = await grants.get_agreement(session, agreement_id, for_update=True)
     report = await _report(session, report_id, for_update=True)
+    if report.status not in COUNTED_STATUSES and not can_see_drafts(actor, agreement):
+        raise _report_not_found(report_id)
     check_if_match(if_match, report_etag(report))
     return report, agreement
 
@@ -233,14 +240,15 @@ def _record_transition(session: AsyncSession, actor: Actor, report: UsageReport,
 
 
 async def require_accepted_final_report(session: AsyncSession, agreement: Agreement) -> None:
-    """Closing rule once reports exist: an accepted final report, and nothing left under review."""
+    """Closing rule: an accepted final report, nothing left under review. Only a grant that never paid
+    out and never reported (a cancelled NPHD) closes without one."""
     rows = await session.execute(
         sa.select(col(UsageReport.status), sa.func.count())
         .where(col(UsageReport.agreement_id) == agreement.id)
         .group_by(col(UsageReport.status))
     )
     counts = {status: number for status, number in rows}
-    if not counts:
+    if not counts and not await _ever_disbursed(session, agreement):
         return
     if counts.get(ReportStatus.submitted):
         raise Conflict(
@@ -263,6 +271,13 @@ async def require_accepted_final_report(session: AsyncSession, agreement: Agreem
             "NPHD hanya dapat ditutup setelah laporan akhir penggunaan diterima.",
             code="final_report_required",
         )
+
+
+async def _ever_disbursed(session: AsyncSession, agreement: Agreement) -> bool:
+    found = await session.execute(
+        sa.select(col(Disbursement.id)).where(col(Disbursement.agreement_id) == agreement.id).limit(1)
+    )
+    return found.scalar_one_or_none() is not None
 
 
 grants.CLOSE_CHECKS.append(require_accepted_final_report)
@@ -339,16 +354,26 @@ async def add_items(session: AsyncSession, actor: Actor, report_id: int, items: 
     return report
 
 
-async def _item(session: AsyncSession, item_id: int) -> UsageItem:
-    item = await session.get(UsageItem, item_id)
-    if item is None:
-        raise NotFound(f"There is no usage item {item_id}.", f"Tidak ada rincian {item_id}.", code="item_not_found")
-    return item
+def _item_not_found(item_id: int) -> NotFound:
+    return NotFound(f"There is no usage item {item_id}.", f"Tidak ada rincian {item_id}.", code="item_not_found")
+
+
+async def _locked_item(session: AsyncSession, actor: Actor, item_id: int) -> tuple[UsageItem, UsageReport, Agreement]:
+    """The item and its report, both locked and read fresh, so racing edits of one item cannot both count."""
+    report_id = (
+        await session.execute(sa.select(col(UsageItem.report_id)).where(col(UsageItem.id) == item_id))
+    ).scalar_one_or_none()
+    if report_id is None:
+        raise _item_not_found(item_id)
+    report, agreement = await writable_report(session, actor, report_id)
+    item = await one_or_raise(
+        session, UsageItem, col(UsageItem.id) == item_id, _item_not_found(item_id), for_update=True
+    )
+    return item, report, agreement
 
 
 async def update_item(session: AsyncSession, actor: Actor, item_id: int, data: ItemUpdate) -> UsageItem:
-    item = await _item(session, item_id)
-    report, agreement = await writable_report(session, actor, item.report_id)
+    item, report, agreement = await _locked_item(session, actor, item_id)
     changes = data.model_dump(exclude_unset=True)
     required = ("spent_on", "category", "stage", "description", "amount")
     if any(changes.get(name, True) is None for name in required):
@@ -381,8 +406,7 @@ async def update_item(session: AsyncSession, actor: Actor, item_id: int, data: I
 
 
 async def delete_item(session: AsyncSession, actor: Actor, item_id: int) -> None:
-    item = await _item(session, item_id)
-    report, _ = await writable_report(session, actor, item.report_id)
+    item, report, _ = await _locked_item(session, actor, item_id)
     await session.delete(item)
     _touch(report, -item.amount, -1)
     await session.flush()
