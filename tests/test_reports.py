@@ -370,3 +370,18 @@ def test_ndjson_lines_that_are_too_long_or_too_deep_are_row_errors(
     body = assert_problem(response, 422, "import_rejected")
     assert body["bad_rows"] == 3
     assert [row["row"] for row in body["rows"]] == [2, 3, 4]
+
+
+def test_an_import_retried_with_its_key_is_not_imported_twice(
+    client: httpx.Client, paid: Grant, recipient: dict[str, str], db: psycopg.Connection[Any]
+) -> None:
+    report = new_report(client, paid, recipient)
+    url = f"/usage-reports/{report['id']}/items/import"
+    body = HEADER + f"2024-11-27,logistik,logistik,Kotak suara,1000,,,{EVIDENCE}\n"
+    headers = {**recipient, "Content-Type": "text/csv", "Idempotency-Key": "upload-1"}
+    first = client.post(url, content=body, headers=headers)
+    again = client.post(url, content=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert count(db, "usage_item") == 1

@@ -88,6 +88,10 @@ def _scope(actor: Actor) -> str:
     return "public" if actor.key_id is None else f"key:{actor.key_id}"
 
 
+def _target_hash(request: Request) -> str:
+    return hashlib.sha256(f"{request.method} {request.url.path}\n".encode()).hexdigest()
+
+
 async def _request_hash(request: Request) -> str:
     raw = await request.body()
     try:
@@ -129,7 +133,7 @@ def _check_key(key: str) -> None:
 
 
 async def _guard(
-    request: Request, session: AsyncSession, actor: Actor, key: str | None, *, required: bool
+    request: Request, session: AsyncSession, actor: Actor, key: str | None, *, required: bool, streamed: bool = False
 ) -> Idempotency:
     if key is None:
         if required:
@@ -142,7 +146,8 @@ async def _guard(
         return Idempotency(session)
     _check_key(key)
     scope = _scope(actor)
-    request_hash = await _request_hash(request)
+    # A streamed body is never read twice nor held: its key stands for the request as a whole.
+    request_hash = _target_hash(request) if streamed else await _request_hash(request)
     record_id = await _reserve(session, scope, key, request_hash)
     if record_id is not None:
         return Idempotency(session, record_id)
@@ -177,5 +182,13 @@ async def required_idempotency(
     return await _guard(request, session, actor, key, required=True)
 
 
+async def streamed_idempotency(
+    request: Request, session: Session, actor: CurrentActor, key: IdempotencyHeader = None
+) -> Idempotency:
+    return await _guard(request, session, actor, key, required=False, streamed=True)
+
+
 OptionalIdempotency = Annotated[Idempotency, Depends(optional_idempotency)]
+StreamedIdempotency = Annotated[Idempotency, Depends(streamed_idempotency)]
+"""For streamed uploads: the same key replays the first answer without reading the body again."""
 RequiredIdempotency = Annotated[Idempotency, Depends(required_idempotency)]

@@ -9,7 +9,7 @@ from app.core.actor import Actor, Role
 from app.core.auth import CurrentActor, require
 from app.core.deps import Session
 from app.core.http import PROBLEMS, IfMatch, require_media_type, with_etag
-from app.core.idempotency import OptionalIdempotency
+from app.core.idempotency import OptionalIdempotency, StreamedIdempotency
 from app.core.pagination import Page, PageRequest, convert_page, page_request
 from app.core.types import DB_ID_MAX
 from app.reports import importer, service
@@ -113,6 +113,7 @@ async def delete_item(session: Session, actor: Reporter, item_id: ItemIdPath) ->
         "Stream a CSV (`text/csv`, header row of item field names) or NDJSON (`application/x-ndjson`, one"
         " object per line) of items into a draft report. All rows or none: a rejected file answers 422 with"
         " the first 100 bad rows (`rows`: row, column, message) and the count of bad rows (`bad_rows`)."
+        " Send an `Idempotency-Key` so a retry after a timeout replays the first answer instead of importing twice."
     ),
     openapi_extra={
         "requestBody": {
@@ -124,14 +125,17 @@ async def delete_item(session: Session, actor: Reporter, item_id: ItemIdPath) ->
         }
     },
 )
-async def import_items(request: Request, session: Session, actor: Reporter, report_id: IdPath) -> ImportResult:
+async def import_items(
+    request: Request, session: Session, actor: Reporter, idempotency: StreamedIdempotency, report_id: IdPath
+) -> Response:
     file_format = IMPORT_TYPES[require_media_type(request, *IMPORT_TYPES)]
     outcome, report = await importer.import_items(
         session, actor, report_id, chunks=request.stream(), file_format=file_format
     )
-    return ImportResult(
+    result = ImportResult(
         rows=outcome.rows, total=outcome.total, sha256=outcome.sha256, report=ReportOut.model_validate(report)
     )
+    return await idempotency.respond(result, headers={"ETag": service.report_etag(report)})
 
 
 @router.post("/usage-reports/{report_id}/submit", response_model=ReportOut)
