@@ -245,20 +245,22 @@ def other_benchmarks() -> list[psutil.Process]:
 
 
 def _busy(processes: list[psutil.Process], seconds: float = 10) -> bool:
-    """Whether any of them measures now: has a child (a server, a load generator) or burns CPU."""
+    """Whether any of them measures now: it, its servers and load generators burn CPU.
+
+    A script that waits for a quiet machine may keep an idle server up: that is not measuring."""
     try:
         before = sum(tree_cpu(process) for process in processes)
         time.sleep(seconds)
         used = sum(tree_cpu(process) for process in processes) - before
-        return used > 0.3 or any(process.children() for process in processes)
     except psutil.Error:
         return True
+    return used > 0.05 * seconds
 
 
 def wait_for_quiet(limit: float, threshold: float = 25.0) -> None:
     """Wait while another benchmark measures, then up to ``limit`` seconds for the load to settle.
 
-    Another benchmark that is itself only waiting (no child process, no CPU for 20 s) does not hold this
+    Another benchmark that is itself only waiting (its process tree idle for 20 s) does not hold this
     one back: two scripts waiting for each other would otherwise both wait forever. A ``limit`` of 0 waits for
     nothing (smoke runs)."""
     if limit <= 0:
