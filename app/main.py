@@ -1,5 +1,6 @@
 """The application factory."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -57,6 +58,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessions = make_sessionmaker(engine)
         app.state.read_pool = await create_read_pool(url, settings)
+        # Startup leaves ~170,000 long-lived objects; frozen, full collections stop walking them
+        # (~90 ms pauses under load before, ~3 ms after; docs/performance.md).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

@@ -27,9 +27,14 @@ async def create_read_pool(url: str, settings: Settings) -> asyncpg.Pool:
         libpq_dsn(url),
         min_size=1,
         max_size=settings.db_pool_size,
+        reset=_keep_as_is,
         server_settings={"application_name": "hibah-read", "default_transaction_read_only": "on"},
     )
     return pool
+
+
+async def _keep_as_is(connection: asyncpg.Connection) -> None:
+    """No reset round trip on release: read-only single statements leave no session state behind."""
 
 
 if TYPE_CHECKING:
