@@ -336,7 +336,7 @@ FROM {STAGING} s
 """
 
 _ERRORS = f"""
-WITH typed AS ({_TYPED}),
+WITH typed AS MATERIALIZED ({_TYPED}),  -- fenced: each LATERAL reference would re-run the casts
 cells AS (
     SELECT t.row_number, x.column_name, x.message
     FROM typed t
