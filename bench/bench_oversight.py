@@ -1,6 +1,7 @@
 """Oversight at national scale: summaries, compliance findings and exports over ~3,000,000 usage items.
 
-    uv run python -m bench.bench_oversight [--rebuild] [--items 3000000] [--requests 50] [--export-runs 3]
+    uv run python -m bench.bench_oversight [--rebuild] [--items 3000000] [--requests 100] [--export-runs 3]
+                                           [--xlsx-overflow] [--no-rab] [--no-doc]
 
 In one run, against a generated national dataset kept in ``hibah_national`` on the machine PostgreSQL
 (postgresql://postgres@127.0.0.1:5432; built once with ``uv run hibah migrate`` and
@@ -12,6 +13,8 @@ drops and builds it again):
    without running totals (usage items through their reports, disbursements less reversals, refunds), run
    directly with asyncpg and timed the same way; the figures of both must agree to the cent;
 2. ``GET /api/v1/compliance/findings?as_of=2025-06-30`` for every region, with the findings counted by rule;
+   then again with five RAB budget lines per agreement, added for that block and deleted after (``--no-rab``
+   skips it), because the over-budget check sums usage items only when budget lines exist;
 3. ``GET /api/v1/exports/usage-items.csv`` with an auditor key, every row streamed to nowhere, with the
    server's peak RSS sampled every 50 ms; the XLSX exports of agreements and findings, and usage-items.xlsx
    for one province (the XLSX writer builds the whole file before the first byte).
@@ -98,6 +101,7 @@ class Options:
     export_runs: int
     xlsx_province: str
     xlsx_overflow: bool
+    rab: bool
     quiet_wait: float
     quiet_threshold: float
     write_doc: bool
@@ -119,6 +123,9 @@ def parse_options(argv: Sequence[str]) -> Options:
         action="store_true",
         help="also export usage-items.xlsx?category=honorarium_adhoc (over 1,048,576 rows) and count the rows",
     )
+    parser.add_argument(
+        "--no-rab", dest="rab", action="store_false", help="skip the findings run with RAB budget lines"
+    )
     parser.add_argument("--quiet-wait", type=float, default=120, help="longest wait for the CPU to settle, s")
     parser.add_argument("--quiet-threshold", type=float, default=30.0, help="machine CPU %% that counts as quiet")
     parser.add_argument("--no-doc", dest="write_doc", action="store_false", help="do not touch docs/performance.md")
@@ -136,6 +143,7 @@ def parse_options(argv: Sequence[str]) -> Options:
         export_runs=args.export_runs,
         xlsx_province=args.xlsx_province,
         xlsx_overflow=args.xlsx_overflow,
+        rab=args.rab,
         quiet_wait=args.quiet_wait,
         quiet_threshold=args.quiet_threshold,
         write_doc=args.write_doc,
@@ -174,26 +182,49 @@ def wait_for_quiet(options: Options) -> float:
 
 
 class CpuWatch:
-    """Machine and server CPU over one measurement."""
+    """CPU over one measurement: the server's, and that of everything else on the machine.
 
-    def __init__(self, server: psutil.Process) -> None:
+    "Others" is every process but this script, the server (and its ``uv run``) and PostgreSQL, as a share of
+    all cores: other people's work that competed with the measurement. Processes that both started and ended
+    inside the window are not seen.
+    """
+
+    def __init__(self, server: psutil.Process | None) -> None:
         self.server = server
-        self.started = self.server_cpu = self.elapsed = self.server_used = self.busy_percent = 0.0
-        self.machine: Any = None
+        self.started = self.server_cpu = self.elapsed = self.server_used = self.others_percent = 0.0
+        self.others: dict[int, tuple[float, float]] = {}
+
+    def _excluded(self) -> set[int]:
+        mine = {os.getpid()}
+        if self.server is not None:
+            mine |= {self.server.pid, self.server.ppid()}
+        return mine
 
     def __enter__(self) -> "CpuWatch":
         self.started = time.perf_counter()
-        self.server_cpu = _cpu(self.server)
-        self.machine = psutil.cpu_times()
+        self.server_cpu = _cpu(self.server) if self.server else 0.0
+        self.others = _other_processes(self._excluded())
         return self
 
     def __exit__(self, *_: object) -> None:
         self.elapsed = time.perf_counter() - self.started
-        self.server_used = _cpu(self.server) - self.server_cpu
-        after = psutil.cpu_times()
-        total = sum(after) - sum(self.machine)
-        idle = (after.idle + after.iowait) - (self.machine.idle + self.machine.iowait)
-        self.busy_percent = 100.0 * (1 - idle / total) if total > 0 else 0.0
+        self.server_used = _cpu(self.server) - self.server_cpu if self.server else 0.0
+        used = 0.0
+        for pid, (created, cpu) in _other_processes(self._excluded()).items():
+            before = self.others.get(pid)
+            used += cpu - before[1] if before and before[0] == created else cpu
+        self.others_percent = 100.0 * used / (self.elapsed * (os.cpu_count() or 1))
+
+
+def _other_processes(excluded: set[int]) -> dict[int, tuple[float, float]]:
+    """(start time, CPU seconds) of every process but ``excluded`` and PostgreSQL's."""
+    found = {}
+    for process in psutil.process_iter(["name", "create_time", "cpu_times"]):
+        times = process.info["cpu_times"]
+        if process.pid in excluded or times is None or (process.info["name"] or "").startswith("postgres"):
+            continue
+        found[process.pid] = (process.info["create_time"], times.user + times.system)
+    return found
 
 
 def _cpu(process: psutil.Process) -> float:
@@ -416,7 +447,7 @@ class RssSampler:
 class Timing:
     seconds: list[float]
     server_cpu_s: float = 0.0
-    busy_percent: float = 0.0
+    others_percent: float = 0.0
 
     @property
     def p50_ms(self) -> float:
@@ -448,7 +479,7 @@ def time_requests(
             seconds.append(time.perf_counter() - started)
             last.raise_for_status()
     assert last is not None
-    return Timing(seconds, watch.server_used, watch.busy_percent), last
+    return Timing(seconds, watch.server_used, watch.others_percent), last
 
 
 async def time_sql(sql: str, count: int, warmup: int) -> tuple[Timing, list[asyncpg.Record]]:
@@ -458,24 +489,12 @@ async def time_sql(sql: str, count: int, warmup: int) -> tuple[Timing, list[asyn
         for _ in range(warmup):
             rows = await connection.fetch(sql)
         seconds = []
-        machine = psutil.cpu_times()
-        for _ in range(count):
-            started = time.perf_counter()
-            rows = await connection.fetch(sql)
-            seconds.append(time.perf_counter() - started)
-        after = psutil.cpu_times()
-        total = sum(after) - sum(machine)
-        idle = (after.idle + after.iowait) - (machine.idle + machine.iowait)
-        return Timing(seconds, 0.0, 100.0 * (1 - idle / total) if total > 0 else 0.0), rows
-    finally:
-        await connection.close()
-
-
-async def explain(sql: str) -> str:
-    connection = await asyncpg.connect(database_url())
-    try:
-        plan = await connection.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
-        return "\n".join(row[0] for row in plan)
+        with CpuWatch(None) as watch:
+            for _ in range(count):
+                started = time.perf_counter()
+                rows = await connection.fetch(sql)
+                seconds.append(time.perf_counter() - started)
+        return Timing(seconds, 0.0, watch.others_percent), rows
     finally:
         await connection.close()
 
@@ -617,13 +636,60 @@ def measure_summaries(options: Options, client: httpx.Client, server: psutil.Pro
 
 @dataclass(frozen=True)
 class FindingsResult:
+    label: str
     timing: Timing
     by_rule: dict[str, int]
     agreements: int
     body_bytes: int
 
 
-def measure_findings(options: Options, client: httpx.Client, server: psutil.Process) -> FindingsResult:
+# Five RAB lines per agreement, one per (stage, category) the generator spends on, adding up to the amount.
+RAB_LINES = """
+INSERT INTO budget_line (agreement_id, stage, category, amount)
+SELECT a.id, c.stage, c.category,
+       CASE WHEN c.last THEN a.amount - 4 * round(a.amount / 5, 2) ELSE round(a.amount / 5, 2) END
+FROM agreement a CROSS JOIN (VALUES
+    ('pemungutan_suara', 'honorarium_adhoc', false), ('pembentukan_badan_adhoc', 'honorarium_adhoc', false),
+    ('logistik', 'logistik', false), ('sosialisasi', 'sosialisasi', false),
+    ('dukungan_operasional', 'atk_operasional', true)) AS c(stage, category, last)
+"""
+
+
+async def budget_lines(add: bool) -> int:
+    """Add the RAB lines to an empty ``budget_line`` (returns how many), or remove them again."""
+    connection = await asyncpg.connect(database_url())
+    try:
+        if add:
+            if await connection.fetchval("SELECT count(*) FROM budget_line"):
+                return 0
+            added = int((await connection.execute(RAB_LINES)).split()[-1])
+        else:
+            await connection.execute("DELETE FROM budget_line")
+            added = 0
+        await connection.execute("VACUUM (ANALYZE) budget_line")
+        return added
+    finally:
+        await connection.close()
+
+
+def measure_findings(options: Options, client: httpx.Client, server: psutil.Process) -> list[FindingsResult]:
+    """Findings on the generated records, then again with RAB lines, whose check sums every usage item."""
+    results = [findings_once(options, client, server, "generated records (no RAB lines)")]
+    if not options.rab:
+        return results
+    added = asyncio.run(budget_lines(add=True))
+    if not added:
+        print("  budget_line is not empty: the run with RAB lines is skipped")
+        return results
+    try:
+        label = f"with {added:,} RAB lines (5 per agreement, each 20% of the amount; added for this row, then deleted)"
+        results.append(findings_once(options, client, server, label))
+    finally:
+        asyncio.run(budget_lines(add=False))
+    return results
+
+
+def findings_once(options: Options, client: httpx.Client, server: psutil.Process, label: str) -> FindingsResult:
     wait_for_quiet(options)
     timing, response = time_requests(
         client,
@@ -635,9 +701,9 @@ def measure_findings(options: Options, client: httpx.Client, server: psutil.Proc
     )
     data = response.json()["data"]
     by_rule = Counter(finding["rule"] for finding in data)
-    print(f"  findings as_of={AS_OF}: p50 {timing.p50_ms:.1f} ms, {len(data):,} findings {dict(by_rule)}")
+    print(f"  findings as_of={AS_OF}, {label}: p50 {timing.p50_ms:.1f} ms, {len(data):,} findings {dict(by_rule)}")
     return FindingsResult(
-        timing, dict(sorted(by_rule.items())), len({f["agreement_id"] for f in data}), len(response.content)
+        label, timing, dict(sorted(by_rule.items())), len({f["agreement_id"] for f in data}), len(response.content)
     )
 
 
@@ -654,7 +720,7 @@ class ExportRun:
     peak_rss: int
     rss_samples: int
     server_cpu_s: float
-    busy_percent: float
+    others_percent: float
 
     @property
     def rows_per_s(self) -> float:
@@ -687,7 +753,7 @@ def export(
         seconds = time.perf_counter() - started
     rows = count_rows() if count_rows else lines - 1
     return ExportRun(
-        seconds, first_byte, size, rows, baseline, rss.peak, rss.samples, watch.server_used, watch.busy_percent
+        seconds, first_byte, size, rows, baseline, rss.peak, rss.samples, watch.server_used, watch.others_percent
     )
 
 
@@ -845,19 +911,21 @@ def summary_table(results: Sequence[SummaryResult]) -> str:
     return "\n".join(lines)
 
 
-def findings_table(result: FindingsResult) -> str:
-    t = result.timing
-    rules = ", ".join(f"{rule} {count:,}" for rule, count in result.by_rule.items()) or "none"
-    total = sum(result.by_rule.values())
-    return "\n".join(
-        [
-            f"| GET /api/v1/compliance/findings?as_of={AS_OF} | requests | p50 ms | p95 ms | server CPU ms/req"
-            " | findings | agreements with findings | by rule | body |",
-            "|---|---:|---:|---:|---:|---:|---:|---|---:|",
-            f"| all regions | {len(t.seconds)} | {ms(t.p50_ms)} | {ms(t.p95_ms)} | {t.cpu_ms_per_request:.1f}"
-            f" | {total:,} | {result.agreements:,} | {rules} | {result.body_bytes / 1024:,.0f} KiB |",
-        ]
-    )
+def findings_table(results: Sequence[FindingsResult]) -> str:
+    lines = [
+        f"| GET /api/v1/compliance/findings?as_of={AS_OF}, all regions | requests | p50 ms | p95 ms"
+        " | server CPU ms/req | findings | agreements with findings | by rule | body |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for result in results:
+        t = result.timing
+        rules = ", ".join(f"{rule} {count:,}" for rule, count in result.by_rule.items()) or "none"
+        size = f"{result.body_bytes / 1024:,.0f} KiB"
+        lines.append(
+            f"| {result.label} | {len(t.seconds)} | {ms(t.p50_ms)} | {ms(t.p95_ms)} | {t.cpu_ms_per_request:.1f}"
+            f" | {sum(result.by_rule.values()):,} | {result.agreements:,} | {rules} | {size} |"
+        )
+    return "\n".join(lines)
 
 
 def export_table(results: ExportResults) -> str:
@@ -905,7 +973,10 @@ def province_label(table: str, province: str) -> str:
 
 def commands(options: Options) -> str:
     url = database_url()
-    run = "uv run python -m bench.bench_oversight" + (" --xlsx-overflow" if options.xlsx_overflow else "")
+    flags = [] if Target.database == "hibah_national" else ["--database", Target.database]
+    flags += ["--xlsx-overflow"] if options.xlsx_overflow else []
+    flags += [] if options.rab else ["--no-rab"]
+    run = shlex.join(["uv", "run", "python", "-m", "bench.bench_oversight", *flags])
     return "\n".join(
         [
             "```sh",
@@ -921,10 +992,16 @@ def commands(options: Options) -> str:
             f"  x{options.requests} (warm-up {options.warmup})",
             "#   the base-table GROUP BY of bench/bench_oversight.py (base_table_sql), with asyncpg"
             f"  x{options.sql_requests}",
-            f"#   GET /api/v1/compliance/findings?as_of={AS_OF}  x{options.small_requests}",
+            f"#   GET /api/v1/compliance/findings?as_of={AS_OF}  x{options.small_requests}"
+            + ("; again with RAB lines (bench/bench_oversight.py: RAB_LINES, deleted after)" if options.rab else ""),
             f"#   GET /api/v1/exports/usage-items.csv (Bearer auditor key)  x{options.export_runs}, RSS every 50 ms",
             f"#   GET /api/v1/exports/{{agreements,findings}}.{{xlsx,csv}}  x{options.small_requests}",
             f"#   GET /api/v1/exports/usage-items.xlsx?province={options.xlsx_province}  x1",
+            *(
+                ["#   GET /api/v1/exports/usage-items.xlsx?category=honorarium_adhoc  x1"]
+                if options.xlsx_overflow
+                else []
+            ),
             "```",
         ]
     )
@@ -936,7 +1013,7 @@ class Report:
     options: Options
     dataset: Dataset
     summaries: list[SummaryResult]
-    findings: FindingsResult
+    findings: list[FindingsResult]
     exports: ExportResults
     facts: dict[str, str]
 
@@ -945,10 +1022,10 @@ def section(report: Report) -> str:
     d = report.dataset
     counts = ", ".join(f"{table} {count:,}" for table, count in d.rows.items())
     province = report.summaries[0]
-    busy = [t.busy_percent for r in report.summaries for t in (r.api, r.base_sql)] + [
-        report.findings.timing.busy_percent
-    ]
-    busy += [run.busy_percent for run in report.exports.csv_runs]
+    others = [t.others_percent for r in report.summaries for t in (r.api, r.base_sql, r.totals_sql)]
+    others += [f.timing.others_percent for f in report.findings]
+    others += [small.timing.others_percent for small in report.exports.small]
+    others += [run.others_percent for run in (*report.exports.csv_runs, report.exports.xlsx_items) if run]
     parts = [
         f"Run of {report.started:%Y-%m-%d %H:%M} UTC on `{Target.database}`: {counts}; {d.size} on disk."
         f" Dataset {d.built}.",
@@ -969,10 +1046,11 @@ def section(report: Report) -> str:
         "",
         province_label(export_table(report.exports), report.options.xlsx_province),
         "",
-        f"Every measurement ran one request at a time; the machine's CPU (both cores, everything on it) was"
-        f" {min(busy):.0f}–{max(busy):.0f}% busy during the timed blocks (the server, PostgreSQL and this"
-        " client included); before each block the script waited until no other benchmark ran, then up to"
-        f" {report.options.quiet_wait:.0f} s for the CPU to drop under {report.options.quiet_threshold:.0f}%.",
+        "Every measurement ran one request at a time. Before each block the script waited until no other"
+        f" benchmark ran, then up to {report.options.quiet_wait:.0f} s for the machine's CPU to drop under"
+        f" {report.options.quiet_threshold:.0f}%; during the timed blocks, processes other than this script, its"
+        f" server and PostgreSQL used {statistics.median(others):.1f}% of the machine (median over the blocks),"
+        f" {max(others):.1f}% at most.",
         "",
         "Machine and software:",
         "",
