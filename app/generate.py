@@ -71,7 +71,12 @@ PROVINCES = [
 REGENCIES, CITIES = 415, 93
 VOTING_DAY = date(2024, 11, 27)
 WINNER_PROPOSED_ON = date(2025, 2, 7)
-SHARE = {RecipientKind.kpu: 1.0, RecipientKind.bawaslu: 0.25, RecipientKind.polri: 0.16, RecipientKind.tni: 0.06}
+SHARE = {
+    RecipientKind.kpu: Decimal("1.00"),
+    RecipientKind.bawaslu: Decimal("0.25"),
+    RecipientKind.polri: Decimal("0.16"),
+    RecipientKind.tni: Decimal("0.06"),
+}
 CATEGORIES = (
     ("pemungutan_suara", "honorarium_adhoc"),
     ("pembentukan_badan_adhoc", "honorarium_adhoc"),
@@ -109,8 +114,9 @@ ELECTION_OF = {
 }
 
 
-def _rupiah(value: float) -> Decimal:
-    return Decimal(int(value)).quantize(Decimal("0.01"))
+def _fraction(rng: random.Random, low: int, high: int) -> Decimal:
+    """A random fraction between ``low`` and ``high`` ten-thousandths, exact: money never meets a float."""
+    return Decimal(rng.randrange(low, high + 1)) / 10_000
 
 
 async def _csv_of(rows: int, spent: Decimal, rng: random.Random) -> AsyncIterator[bytes]:
@@ -154,7 +160,7 @@ async def _agreement_cycle(
         ),
     )
     assert report.id is not None
-    spent = (agreement.amount * Decimal(str(round(rng.uniform(0.78, 0.97), 4)))).quantize(Decimal("0.01"))
+    spent = (agreement.amount * _fraction(rng, 7800, 9700)).quantize(Decimal("0.01"))
     await import_items(session, reporter, report.id, chunks=_csv_of(items, spent, rng), file_format=ImportFormat.csv)
     await reports.submit(session, reporter, report.id, None)
     await reports.accept(session, AUDITOR, report.id, None, None)
@@ -184,7 +190,7 @@ async def generate_region(session: AsyncSession, plan: Plan, items_per_agreement
         ),
     )
     assert election.id is not None
-    scale = 300e9 if plan.level == RegionLevel.province else 40e9
+    scale = Decimal(300_000_000_000 if plan.level == RegionLevel.province else 40_000_000_000)
     written = 0
     for kind, share in SHARE.items():
         recipient = await reference.create_recipient(
@@ -202,7 +208,7 @@ async def generate_region(session: AsyncSession, plan: Plan, items_per_agreement
                 recipient_id=recipient.id,
                 signed_on=date(2024, 1, 10),
                 scheme=Scheme.staged,
-                amount=_rupiah(scale * share * rng.uniform(0.5, 1.5)),
+                amount=(scale * share * _fraction(rng, 5000, 15000)).quantize(Decimal("1.00")),
             ),
         )
         await _agreement_cycle(session, agreement, items_per_agreement, rng, refund=rng.random() < 0.8)
