@@ -15,13 +15,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel, col
+from sqlmodel import Field, SQLModel
 
 from app.core.actor import Actor
 from app.core.models import utcnow
 
 GENESIS_HASH = "0" * 64
-AUDIT_LOCK_KEY = 0x48494241  # "HIBA": one chain, one lock
+AUDIT_LOCK_KEY = 0x48494241  # "HIBA": one chain, one lock (taken inside audit_append, migration 0004)
 PENDING = "hibah.audit.pending"
 REQUEST_ID = "hibah.request_id"
 
@@ -110,36 +110,38 @@ def record(
     )
 
 
+def hashed_prefix(event: PendingEvent, request_id: str | None) -> str:
+    """The canonical JSON of the event up to its ``seq``, which sorts last and only the database knows."""
+    unsequenced = canonical_json(hashed_fields(0, event.at, event, request_id))
+    tail = ',"seq":0}'
+    assert unsequenced.endswith(tail)
+    return unsequenced[: -len(tail) + len(',"seq":')]
+
+
+APPEND = sa.text("SELECT audit_append(CAST(:events AS jsonb), :request_id)")
+
+
 async def append_pending(session: AsyncSession) -> None:
+    """Append the recorded events in one round trip (``audit_append``, migration 0004).
+
+    The function takes the chain's advisory lock, reads the head and completes each hash, so the lock is
+    held from this statement to the commit and never across a round trip to the application.
+    """
     pending: list[PendingEvent] = session.info.pop(PENDING, [])
     if not pending:
         return
-    await session.execute(sa.select(sa.func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
-    head = (
-        await session.execute(
-            sa.select(col(AuditEvent.seq), col(AuditEvent.hash)).order_by(col(AuditEvent.seq).desc()).limit(1)
-        )
-    ).first()
-    seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
     request_id = session.info.get(REQUEST_ID)
-    rows = []
-    for event in pending:
-        seq += 1
-        digest = event_digest(prev_hash, hashed_fields(seq, event.at, event, request_id))
-        rows.append(
-            {
-                "seq": seq,
-                "at": event.at,
-                "actor_key_id": event.actor_key_id,
-                "actor_role": event.actor_role,
-                "action": event.action,
-                "entity": event.entity,
-                "entity_id": event.entity_id,
-                "request_id": request_id,
-                "payload": event.payload,
-                "prev_hash": prev_hash,
-                "hash": digest,
-            }
-        )
-        prev_hash = digest
-    await session.execute(sa.insert(AuditEvent), rows)
+    events = [
+        {
+            "at": event.at.isoformat(),
+            "actor_key_id": event.actor_key_id,
+            "actor_role": event.actor_role,
+            "action": event.action,
+            "entity": event.entity,
+            "entity_id": event.entity_id,
+            "payload": event.payload,
+            "prefix": hashed_prefix(event, request_id),
+        }
+        for event in pending
+    ]
+    await session.execute(APPEND, {"events": canonical_json(events), "request_id": request_id})

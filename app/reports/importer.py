@@ -1,8 +1,9 @@
 """Bulk import of usage items: streamed into PostgreSQL with ``COPY``, validated set-wise in SQL, all or nothing.
 
 The file never sits whole in memory: its chunks go straight into ``COPY`` into a temporary staging
-table of text columns (so a bad value cannot stop the copy half-way). One SQL pass then finds every
-bad cell; if there is none, one ``INSERT … SELECT`` moves the rows into ``usage_item``. Everything
+table of text columns (so a bad value cannot stop the copy half-way). One ``INSERT … SELECT`` then
+moves the rows whose every cell passes the rules into ``usage_item``; if it moved fewer than were
+staged, the move is rolled back to its savepoint and a second query names every bad cell. Everything
 happens in the request's transaction, so a rejected file leaves nothing behind.
 """
 
@@ -15,7 +16,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, NoReturn
 
 import asyncpg
 import sqlalchemy as sa
@@ -88,11 +89,10 @@ async def import_items(
     tally = _Tally()
     source = _metered(chunks, tally, progress)
     if file_format == ImportFormat.csv:
-        await _copy_csv(connection, source)
+        staged = await _copy_csv(connection, source)
     else:
-        await _copy_ndjson(connection, source, tally)
-    await _reject_bad_rows(session, report, agreement, tally)
-    outcome = await _move_rows(session, report_id, tally.digest.hexdigest())
+        staged = await _copy_ndjson(connection, source, tally)
+    outcome = await _move_rows(session, report, agreement, tally, staged)
     report.total += outcome.total
     report.item_count += outcome.rows
     report.version += 1
@@ -183,7 +183,7 @@ def _bad_header(problems: list[str]) -> InvalidInput:
     )
 
 
-async def _copy_csv(connection: asyncpg.Connection, source: AsyncIterator[bytes]) -> None:
+async def _copy_csv(connection: asyncpg.Connection, source: AsyncIterator[bytes]) -> int:
     header, first = await _split_header(source)
     columns = _header_columns(header)
 
@@ -193,14 +193,16 @@ async def _copy_csv(connection: asyncpg.Connection, source: AsyncIterator[bytes]
         async for chunk in source:
             yield chunk
 
-    await _copy(connection, body(), columns)
+    return await _copy(connection, body(), columns)
 
 
-async def _copy(connection: asyncpg.Connection, data: AsyncIterator[bytes], columns: list[str]) -> None:
+async def _copy(connection: asyncpg.Connection, data: AsyncIterator[bytes], columns: list[str]) -> int:
+    """COPY into the staging table; the number of rows it took."""
     try:
-        await connection.copy_to_table(STAGING, source=data, columns=columns, format="csv")
+        status = await connection.copy_to_table(STAGING, source=data, columns=columns, format="csv")
     except (asyncpg.DataError, asyncpg.exceptions.BadCopyFileFormatError, asyncpg.PostgresSyntaxError) as exc:
         raise _unreadable(exc) from exc
+    return int(status.rsplit(" ", 1)[-1])
 
 
 _COPY_LINE = re.compile(r"line (\d+)")
@@ -285,7 +287,7 @@ def _ndjson_row(number: int, line: bytes | None, tally: _Tally) -> list[str] | N
     return row if tally.last_bad_row != number else None
 
 
-async def _copy_ndjson(connection: asyncpg.Connection, source: AsyncIterator[bytes], tally: _Tally) -> None:
+async def _copy_ndjson(connection: asyncpg.Connection, source: AsyncIterator[bytes], tally: _Tally) -> int:
     async def body() -> AsyncIterator[bytes]:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
@@ -307,7 +309,7 @@ async def _copy_ndjson(connection: asyncpg.Connection, source: AsyncIterator[byt
         if pending:
             yield buffer.getvalue().encode()
 
-    await _copy(connection, body(), ["row_number", *COLUMNS])
+    return await _copy(connection, body(), ["row_number", *COLUMNS])
 
 
 # --- set-wise validation and the move into usage_item --------------------------------------------
@@ -335,45 +337,50 @@ SELECT s.row_number, s.category, s.stage,
 FROM {STAGING} s
 """
 
+# Each column's rule, as the message a bad cell earns (NULL when the cell is good). The same expressions
+# report the errors and decide which rows the move takes, so the two can never disagree.
+_CELL_CHECKS: dict[str, str] = {
+    "spent_on": """CASE
+        WHEN t.spent_on IS NULL THEN 'not a date (YYYY-MM-DD between 2000 and 2100)'
+        WHEN t.spent_on < CAST(:period_start AS date) OR t.spent_on > CAST(:period_end AS date)
+            THEN 'outside the report period ' || CAST(:period_start AS date) || '..' || CAST(:period_end AS date)
+        WHEN t.spent_on < CAST(:signed_on AS date)
+            THEN 'before the NPHD was signed (' || CAST(:signed_on AS date) || ')'
+    END""",
+    "amount": f"""CASE
+        WHEN t.amount IS NULL THEN 'not an amount (digits, at most two decimal places)'
+        WHEN t.amount <= 0 THEN 'must be greater than zero'
+        WHEN t.amount > {MONEY_MAX} THEN 'must not exceed {MONEY_MAX}'
+    END""",
+    "category": """CASE
+        WHEN t.category IS NULL THEN 'required'
+        WHEN t.category NOT IN (SELECT code FROM category_code) THEN 'unknown category code (see /codes/categories)'
+    END""",
+    "stage": """CASE
+        WHEN t.stage IS NULL THEN 'required'
+        WHEN t.stage NOT IN (SELECT code FROM stage_code) THEN 'unknown stage code (see /codes/stages)'
+    END""",
+    "description": f"""CASE
+        WHEN coalesce(t.description, '') = '' THEN 'required'
+        WHEN length(t.description) > {DESCRIPTION_MAX} THEN 'longer than {DESCRIPTION_MAX} characters'
+    END""",
+    "payee": f"CASE WHEN length(t.payee) > {PAYEE_MAX} THEN 'longer than {PAYEE_MAX} characters' END",
+    "document_number": f"""CASE
+        WHEN length(t.document_number) > {DOCUMENT_MAX} THEN 'longer than {DOCUMENT_MAX} characters'
+    END""",
+    "evidence_sha256": """CASE
+        WHEN coalesce(t.evidence, '') <> '' AND t.evidence !~ '^[0-9a-f]{64}$' THEN 'not 64 hex digits'
+    END""",
+}
+_ALL_CELLS_GOOD = " AND ".join(f"({check}) IS NULL" for check in _CELL_CHECKS.values())
+
 _ERRORS = f"""
 WITH typed AS MATERIALIZED ({_TYPED}),  -- fenced: each LATERAL reference would re-run the casts
 cells AS (
     SELECT t.row_number, x.column_name, x.message
     FROM typed t
-    LEFT JOIN category_code c ON c.code = t.category
-    LEFT JOIN stage_code g ON g.code = t.stage
     CROSS JOIN LATERAL (VALUES
-        ('spent_on', CASE
-            WHEN t.spent_on IS NULL THEN 'not a date (YYYY-MM-DD between 2000 and 2100)'
-            WHEN t.spent_on < CAST(:period_start AS date) OR t.spent_on > CAST(:period_end AS date)
-                THEN 'outside the report period ' || CAST(:period_start AS date) || '..' || CAST(:period_end AS date)
-            WHEN t.spent_on < CAST(:signed_on AS date)
-                THEN 'before the NPHD was signed (' || CAST(:signed_on AS date) || ')'
-        END),
-        ('amount', CASE
-            WHEN t.amount IS NULL THEN 'not an amount (digits, at most two decimal places)'
-            WHEN t.amount <= 0 THEN 'must be greater than zero'
-            WHEN t.amount > {MONEY_MAX} THEN 'must not exceed {MONEY_MAX}'
-        END),
-        ('category', CASE
-            WHEN t.category IS NULL THEN 'required'
-            WHEN c.code IS NULL THEN 'unknown category code (see /codes/categories)'
-        END),
-        ('stage', CASE
-            WHEN t.stage IS NULL THEN 'required'
-            WHEN g.code IS NULL THEN 'unknown stage code (see /codes/stages)'
-        END),
-        ('description', CASE
-            WHEN coalesce(t.description, '') = '' THEN 'required'
-            WHEN length(t.description) > {DESCRIPTION_MAX} THEN 'longer than {DESCRIPTION_MAX} characters'
-        END),
-        ('payee', CASE WHEN length(t.payee) > {PAYEE_MAX} THEN 'longer than {PAYEE_MAX} characters' END),
-        ('document_number', CASE
-            WHEN length(t.document_number) > {DOCUMENT_MAX} THEN 'longer than {DOCUMENT_MAX} characters'
-        END),
-        ('evidence_sha256', CASE
-            WHEN coalesce(t.evidence, '') <> '' AND t.evidence !~ '^[0-9a-f]{{64}}$' THEN 'not 64 hex digits'
-        END)
+        {", ".join(f"('{column}', {check})" for column, check in _CELL_CHECKS.items())}
     ) AS x(column_name, message)
     WHERE x.message IS NOT NULL
 ),
@@ -383,22 +390,26 @@ FROM cells c JOIN first_rows f USING (row_number)
 ORDER BY c.row_number, c.column_name
 """
 
+# The move validates as it goes: it takes only rows whose every cell is good, so a clean file (the
+# common case) is read once. Fewer rows moved than staged means a bad file: the caller rolls the move
+# back and runs _ERRORS to say why.
 _MOVE = f"""
-WITH typed AS ({_TYPED}),
-moved AS (
+WITH moved AS (
     INSERT INTO usage_item
         (report_id, spent_on, category, stage, description, amount, payee, document_number, evidence_sha256)
     SELECT CAST(:report_id AS integer), spent_on, category, stage, description, amount,
            nullif(payee, ''), nullif(document_number, ''), nullif(evidence, '')
-    FROM typed ORDER BY row_number
+    -- OFFSET 0 keeps the subquery whole: each cast runs once per row, not once per check that reads it.
+    FROM ({_TYPED} OFFSET 0) t
+    WHERE {_ALL_CELLS_GOOD}
+    ORDER BY row_number
     RETURNING amount
 )
 SELECT count(*), coalesce(sum(amount), 0) FROM moved
 """
 
 
-async def _reject_bad_rows(session: AsyncSession, report: UsageReport, agreement: Agreement, tally: _Tally) -> None:
-    params = {"period_start": report.period_start, "period_end": report.period_end, "signed_on": agreement.signed_on}
+async def _reject_bad_rows(session: AsyncSession, params: dict[str, Any], tally: _Tally) -> NoReturn:
     result = (await session.execute(sa.text(_ERRORS), params)).all()
     sql_bad = int(result[0][3]) if result else 0
     errors = tally.errors + [
@@ -406,7 +417,7 @@ async def _reject_bad_rows(session: AsyncSession, report: UsageReport, agreement
     ]
     bad_rows = sql_bad + tally.bad_rows
     if not errors:
-        return
+        raise RuntimeError("the move refused rows that no rule in _ERRORS names")  # _CELL_CHECKS feed both
     first = sorted({error.row for error in errors})[:MAX_REPORTED_ROWS]
     shown = sorted((error for error in errors if error.row in first), key=lambda error: (error.row, error.column or ""))
     raise InvalidInput(
@@ -420,8 +431,19 @@ async def _reject_bad_rows(session: AsyncSession, report: UsageReport, agreement
     )
 
 
-async def _move_rows(session: AsyncSession, report_id: int, sha256: str) -> ImportOutcome:
-    count, total = (await session.execute(sa.text(_MOVE), {"report_id": report_id})).one()
+async def _move_rows(
+    session: AsyncSession, report: UsageReport, agreement: Agreement, tally: _Tally, staged: int
+) -> ImportOutcome:
+    """Move the staged rows in one validating pass; on any bad row, undo the move and say which rows."""
+    params = {"period_start": report.period_start, "period_end": report.period_end, "signed_on": agreement.signed_on}
+    if tally.errors:  # rows refused before staging (NDJSON): the file is bad whatever the rest holds
+        await _reject_bad_rows(session, params, tally)
+    move = await session.begin_nested()
+    count, total = (await session.execute(sa.text(_MOVE), {**params, "report_id": report.id})).one()
+    if count < staged:
+        await move.rollback()
+        await _reject_bad_rows(session, params, tally)
+    await move.commit()
     if count == 0:
         raise InvalidInput("The file has no data rows.", "Berkas tidak memuat baris data.", code="import_empty")
-    return ImportOutcome(rows=int(count), total=Decimal(total), sha256=sha256)
+    return ImportOutcome(rows=int(count), total=Decimal(total), sha256=tally.digest.hexdigest())
