@@ -398,8 +398,8 @@ def report_text(rounds: list[Round], csv_file: CsvFile, checks: list[str], facts
         " (`LIKE usage_item INCLUDING ALL` — same columns, types, NOT NULLs, defaults, CHECKs, primary key and"
         " `(report_id, id)` index — plus its own id sequence and the same three foreign keys, `report_id` given"
         " by a column default), so it pays every constraint and index the import's INSERT pays and nothing of the"
-        " import's own work: the text staging copy, the validation pass over every cell, the ordered"
-        " INSERT … SELECT, the request's transaction and the HTTP upload. Client and server share the 2 cores."
+        " import's own work: the text staging copy, the ordered INSERT … SELECT that validates every cell as"
+        " it moves it, the request's transaction and the HTTP upload. Client and server share the 2 cores."
     )
     commands = "\n".join(
         [

@@ -305,6 +305,11 @@ _CONSTRAINT_PROBLEMS: dict[str, tuple[str, str, str]] = {
 }
 
 
+def violated_constraint(exc: DBAPIError) -> str | None:
+    """The name of the constraint a database error reports, if any."""
+    return _constraint_name(exc)
+
+
 def _constraint_name(exc: DBAPIError) -> str | None:
     for candidate in (exc.orig, getattr(exc.orig, "__cause__", None)):
         name = getattr(candidate, "constraint_name", None)

@@ -76,7 +76,8 @@ class Idempotency:
         content = body.model_dump_json()
         kept_headers = dict(headers or {})
         if self.record_id is not None:
-            await self.session.execute(
+            connection = await self.session.connection()
+            await connection.execute(
                 sa.update(IdempotencyRecord)
                 .where(col(IdempotencyRecord.id) == self.record_id)
                 .values(status_code=status_code, response_body=content, response_headers=kept_headers)
@@ -111,7 +112,8 @@ async def _reserve(session: AsyncSession, scope: str, key: str, request_hash: st
         .on_conflict_do_nothing(index_elements=["scope", "key"])
         .returning(col(IdempotencyRecord.id))
     )
-    return (await session.execute(statement)).scalar_one_or_none()
+    connection = await session.connection()
+    return (await connection.execute(statement)).scalar_one_or_none()
 
 
 async def _existing(session: AsyncSession, scope: str, key: str) -> IdempotencyRecord:

@@ -134,8 +134,7 @@ async def disburse(
     session: Session, actor: Treasurer, idempotency: RequiredIdempotency, agreement_id: IdPath, body: DisbursementCreate
 ) -> Response:
     entry = await service.disburse(session, actor, agreement_id, body)
-    [out] = await service.describe_disbursements(session, [entry])
-    return await idempotency.respond(out, headers={"Location": f"/api/v1/disbursements/{entry.id}"})
+    return await idempotency.respond(entry, headers={"Location": f"/api/v1/disbursements/{entry.id}"})
 
 
 @router.get("/agreements/{agreement_id}/disbursements", response_model=Page[DisbursementOut])

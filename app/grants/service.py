@@ -2,16 +2,20 @@
 so the checks below and the running totals they update see one writer at a time per agreement."""
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import col
 
 from app.core import audit
 from app.core.actor import Actor, Role
-from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, violated_constraint
 from app.core.etag import check_if_match, etag_of
 from app.core.models import utcnow
 from app.core.money import format_money
@@ -153,7 +157,14 @@ def ensure_writer_scope(actor: Actor, agreement_region: str) -> None:
         )
 
 
-def ensure_open(agreement: Agreement) -> None:
+class HasStatus(Protocol):
+    @property
+    def number(self) -> str: ...
+    @property
+    def status(self) -> AgreementStatus: ...
+
+
+def ensure_open(agreement: HasStatus) -> None:
     if agreement.status == AgreementStatus.closed:
         raise Conflict(
             f"Agreement {agreement.number} is closed; it takes no more entries.",
@@ -420,40 +431,99 @@ async def close(session: AsyncSession, actor: Actor, agreement_id: int, if_match
 # --- disbursements -------------------------------------------------------------------------------
 
 
-async def _ensure_sp2d_free(session: AsyncSession, number: str) -> None:
-    clash = await session.execute(sa.select(col(Disbursement.id)).where(col(Disbursement.sp2d_number) == number))
-    if clash.scalar_one_or_none() is not None:
-        raise Conflict(
-            f"SP2D {number!r} is already recorded.", f"SP2D {number!r} sudah tercatat.", code="sp2d_number_exists"
+@dataclass(frozen=True)
+class MoneyTerms:
+    """What a payment is checked against, read from the agreement row under its lock."""
+
+    id: int
+    number: str
+    region_code: str
+    status: AgreementStatus
+    signed_on: date
+    amount: Decimal
+    disbursed: Decimal
+
+
+_LOCK_TERMS = (
+    sa.select(
+        col(Agreement.id),
+        col(Agreement.number),
+        col(Agreement.region_code),
+        col(Agreement.status),
+        col(Agreement.signed_on),
+        col(Agreement.amount),
+        col(Agreement.disbursed),
+    )
+    .where(col(Agreement.id) == sa.bindparam("agreement_id"))
+    .with_for_update()
+)
+
+# The entry and the running total in one statement: a payment is the hottest write of the ledger.
+_PAY = sa.text("""
+WITH entry AS (
+    INSERT INTO disbursement (agreement_id, tranche, amount, paid_on, sp2d_number, note, created_by_key_id)
+    VALUES (:agreement_id, :tranche, :amount, :paid_on, :sp2d_number, :note, :created_by_key_id)
+    RETURNING id, agreement_id, tranche, amount, paid_on, sp2d_number, note, created_at
+), total AS (
+    UPDATE agreement SET disbursed = disbursed + :amount WHERE id = :agreement_id RETURNING disbursed
+)
+SELECT entry.*, total.disbursed AS agreement_disbursed FROM entry, total
+""")
+
+
+async def _lock_terms(connection: AsyncConnection, agreement_id: int) -> MoneyTerms:
+    row = (await connection.execute(_LOCK_TERMS, {"agreement_id": agreement_id})).one_or_none()
+    if row is None:
+        raise NotFound(
+            f"There is no agreement {agreement_id}.", f"Tidak ada NPHD {agreement_id}.", code="agreement_not_found"
         )
+    return MoneyTerms(**row._asdict())
 
 
-async def disburse(session: AsyncSession, actor: Actor, agreement_id: int, data: DisbursementCreate) -> Disbursement:
-    agreement = await get_agreement(session, agreement_id, for_update=True)
-    ensure_writer_scope(actor, agreement.region_code)
-    ensure_open(agreement)
-    ensure_not_before("paid_on", data.paid_on, agreement.signed_on, "the signing of the NPHD", "penandatanganan NPHD")
-    remaining = agreement.amount - agreement.disbursed
+def _sp2d_taken(number: str) -> Conflict:
+    return Conflict(
+        f"SP2D {number!r} is already recorded.", f"SP2D {number!r} sudah tercatat.", code="sp2d_number_exists"
+    )
+
+
+def _keep_identity_map_current(session: AsyncSession, agreement_id: int, disbursed: Decimal) -> None:
+    """The payment bypassed the ORM: a copy of the agreement this session already holds must not go stale."""
+    held = session.identity_map.get(identity_key(Agreement, agreement_id))
+    if held is not None:
+        set_committed_value(held, "disbursed", disbursed)
+
+
+async def disburse(session: AsyncSession, actor: Actor, agreement_id: int, data: DisbursementCreate) -> DisbursementOut:
+    """Pay into the grant account: lock, check, then the entry and the total in one statement (Core, no ORM)."""
+    connection = await session.connection()
+    terms = await _lock_terms(connection, agreement_id)
+    ensure_writer_scope(actor, terms.region_code)
+    ensure_open(terms)
+    ensure_not_before("paid_on", data.paid_on, terms.signed_on, "the signing of the NPHD", "penandatanganan NPHD")
+    remaining = terms.amount - terms.disbursed
     if data.amount > remaining:
         raise Conflict(
             f"Paying {rupiah(data.amount)} would exceed the agreement: only {rupiah(remaining)} is left to disburse.",
             f"Pembayaran {rupiah(data.amount)} melebihi NPHD: sisa yang dapat dicairkan {rupiah(remaining)}.",
             code="over_disbursement",
         )
-    await _ensure_sp2d_free(session, data.sp2d_number)
-    disbursement = Disbursement(agreement_id=agreement_id, created_by_key_id=actor.key_id, **data.model_dump())
-    session.add(disbursement)
-    agreement.disbursed += data.amount
-    await session.flush()
+    values = {"agreement_id": agreement_id, "created_by_key_id": actor.key_id, **data.model_dump()}
+    try:
+        row = (await connection.execute(_PAY, values)).one()
+    except sa.exc.IntegrityError as exc:
+        if violated_constraint(exc) == "uq_disbursement_sp2d_number":
+            raise _sp2d_taken(data.sp2d_number) from exc
+        raise
+    _keep_identity_map_current(session, agreement_id, row.agreement_disbursed)
     audit.record(
         session,
         actor,
         action="disbursement.create",
         entity="disbursement",
-        entity_id=disbursement.id,
+        entity_id=row.id,
         payload={"agreement_id": agreement_id, **data.model_dump(mode="json")},
     )
-    return disbursement
+    return DisbursementOut.model_validate(row._mapping)
 
 
 async def get_disbursement(session: AsyncSession, disbursement_id: int) -> Disbursement:
