@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
-import uvicorn
 from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import serving
 from app.access import service as access
 from app.access.schemas import KeyCreate
 from app.core.actor import OPERATOR, Role
@@ -83,7 +83,9 @@ def serve(
     demo: Annotated[bool, typer.Option(help="Load the Kota Probolinggo demo (once per database).")] = False,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes; each listens on the port itself (SO_REUSEPORT).")
+    ] = 1,
     migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate", help="Apply migrations first.")] = True,
 ) -> None:
     """Serve the API (embedded PostgreSQL under ./.hibah/ unless DATABASE_URL is set)."""
@@ -97,15 +99,11 @@ def serve(
     # Uvicorn re-raises SIGTERM after its graceful shutdown; turning it into SystemExit lets the
     # embedded PostgreSQL stop cleanly through its atexit hook instead of being left running.
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,
-        log_level=get_settings().log_level,
-    )
+    log_level = get_settings().log_level
+    if workers == 1:
+        serving.serve_one(host, port, log_level)
+    else:
+        raise typer.Exit(serving.serve_workers(host, port, workers, log_level))
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:

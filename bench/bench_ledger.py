@@ -174,19 +174,18 @@ def app_command(workers: int, port: int) -> list[str]:
 
 
 def bare_command(workers: int, port: int) -> list[str]:
+    # Served as `hibah serve` serves the app (bench/serve.py): one socket per worker when there are several.
     return [
         "uv",
         "run",
-        "uvicorn",
-        "--factory",
+        "python",
+        "-m",
+        "bench.serve",
+        "bench.bare_app:create_asyncpg_app",
         "--workers",
         str(workers),
         "--port",
         str(port),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        "bench.bare_app:create_asyncpg_app",
     ]
 
 
@@ -209,18 +208,43 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def wait_ready(process: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 120) -> None:
+def wait_ready(
+    process: subprocess.Popen[bytes], url: str, log: Path, timeout: float = 120, *, listeners: int = 1
+) -> None:
+    """Until ``url`` answers 200 and ``listeners`` processes of the server listen on its port.
+
+    `hibah serve --workers N` gives each worker its own socket (SO_REUSEPORT): the first answer comes from
+    whichever worker is up first, and connections opened before the others listen would all go to it.
+    """
     deadline = time.monotonic() + timeout
+    port = urlsplit(url).port
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}; log {log}:\n{log.read_text()[-3000:]}")
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            if httpx.get(url, timeout=2).status_code == 200 and _listening(process, port) >= listeners:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.25)
     raise RuntimeError(f"server not ready after {timeout}s; log: {log}")
+
+
+def _listening(process: subprocess.Popen[bytes], port: int | None) -> int:
+    """Processes of the server's tree with a listening TCP socket on ``port``."""
+    try:
+        root = psutil.Process(process.pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    count = 0
+    for member in tree:
+        try:
+            sockets = member.net_connections(kind="tcp")
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        count += any(s.status == psutil.CONN_LISTEN and s.laddr and s.laddr.port == port for s in sockets)
+    return count
 
 
 def _own_family() -> set[int]:
@@ -785,7 +809,7 @@ def bare_phase(ctx: Context, workers: int, round_number: int, results: Results) 
     log = ctx.work / f"bare-{workers}.log"
     process = start_server(bare_command(workers, port), run_env(ctx.url), log)
     try:
-        wait_ready(process, f"http://127.0.0.1:{port}/api/v1/regions/35", log)
+        wait_ready(process, f"http://127.0.0.1:{port}/api/v1/regions/35", log, listeners=workers)
         script = ctx.work / "regions.lua"
         run_wrk(wrk_command(script, port, options.warmup, options.connections, options.threads))
         sample = measured(
@@ -823,7 +847,9 @@ def app_phases(ctx: Context, workers: int, round_number: int, variant: Variant, 
     log = ctx.work / f"app-{workers}-{number}.log"
     process = start_server(app_command(workers, port), run_env(ctx.url, variant.env), log)
     try:
-        wait_ready(process, f"http://127.0.0.1:{port}/api/v1/agreements/{ctx.ledger.hot}/position", log)
+        wait_ready(
+            process, f"http://127.0.0.1:{port}/api/v1/agreements/{ctx.ledger.hot}/position", log, listeners=workers
+        )
         server = psutil.Process(process.pid)
         script = ctx.work / "positions.lua"
         run_wrk(wrk_command(script, port, options.warmup, options.connections, options.threads))

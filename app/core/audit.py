@@ -1,8 +1,8 @@
 """The append-only audit log: one hash chain over every write, in one total order.
 
-Services call :func:`record` as they write; the events are appended when the transaction is about to
-commit, under a transaction-scoped advisory lock, so the chain has one order even with concurrent
-writers while the lock is held only for the last moment of each transaction.
+Services call :func:`record` as they write; the events go to the database at the end of the transaction
+and are chained during its COMMIT, under a transaction-scoped advisory lock, so the chain has one order
+(the commit order) even with concurrent writers while the lock is held only for the commit itself.
 """
 
 import hashlib
@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from app.core.actor import Actor
+from app.core.driver import driver_connection
 from app.core.models import utcnow
 
 GENESIS_HASH = "0" * 64
-AUDIT_LOCK_KEY = 0x48494241  # "HIBA": one chain, one lock (taken inside audit_append, migration 0004)
+AUDIT_LOCK_KEY = 0x48494241  # "HIBA": one chain, one lock (taken by the commit-time trigger, migration 0004)
 PENDING = "hibah.audit.pending"
 REQUEST_ID = "hibah.request_id"
 
@@ -40,6 +41,25 @@ class AuditEvent(SQLModel, table=True):
     payload: dict[str, Any] = Field(sa_column=sa.Column(JSONB, nullable=False))
     prev_hash: str = Field(sa_type=sa.String(64))
     hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
+
+
+# Events of transactions not yet committed; a deferred trigger chains them into audit_event at COMMIT
+# (migration 0004). UNLOGGED: a row never outlives its transaction.
+audit_pending = sa.Table(
+    "audit_pending",
+    SQLModel.metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(always=False), primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor_key_id", sa.BigInteger),
+    sa.Column("actor_role", sa.String(16)),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("entity", sa.String(64), nullable=False),
+    sa.Column("entity_id", sa.String(128), nullable=False),
+    sa.Column("request_id", sa.String(128)),
+    sa.Column("payload", JSONB, nullable=False),
+    sa.Column("prefix", sa.Text, nullable=False),
+    prefixes=["UNLOGGED"],
+)
 
 
 @dataclass(frozen=True)
@@ -118,14 +138,15 @@ def hashed_prefix(event: PendingEvent, request_id: str | None) -> str:
     return unsequenced[: -len(tail) + len(',"seq":')]
 
 
-APPEND = sa.text("SELECT audit_append(CAST(:events AS jsonb), :request_id)")
+APPEND = "SELECT audit_append($1::jsonb, $2)"
 
 
 async def append_pending(session: AsyncSession) -> None:
-    """Append the recorded events in one round trip (``audit_append``, migration 0004).
+    """Hand the recorded events to the database in one statement (``audit_append``, migration 0004).
 
-    The function takes the chain's advisory lock, reads the head and completes each hash, so the lock is
-    held from this statement to the commit and never across a round trip to the application.
+    They wait in ``audit_pending`` until COMMIT, when a deferred trigger takes the chain's advisory lock,
+    reads the head and completes each hash: the lock is held for the commit only, never across a round
+    trip to the application.
     """
     pending: list[PendingEvent] = session.info.pop(PENDING, [])
     if not pending:
@@ -144,4 +165,5 @@ async def append_pending(session: AsyncSession) -> None:
         }
         for event in pending
     ]
-    await session.execute(APPEND, {"events": canonical_json(events), "request_id": request_id})
+    driver = await driver_connection(session)
+    await driver.execute(APPEND, canonical_json(events), request_id)

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core import audit
 from app.core.config import Settings
+from app.core.driver import DRIVER
 
 
 def async_url(url: str) -> str:
@@ -45,8 +46,12 @@ async def transaction(
 
     The audit events the block recorded are appended last, inside the same transaction.
     """
-    async with sessions() as session, session.begin():
-        session.info[audit.REQUEST_ID] = request_id
-        yield session
-        await session.flush()
-        await audit.append_pending(session)
+    async with sessions() as session:
+        try:
+            async with session.begin():
+                session.info[audit.REQUEST_ID] = request_id
+                yield session
+                await session.flush()
+                await audit.append_pending(session)
+        finally:
+            session.info.pop(DRIVER, None)

@@ -3,6 +3,7 @@
 import logging
 from typing import Any, ClassVar
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -305,21 +306,23 @@ _CONSTRAINT_PROBLEMS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def violated_constraint(exc: DBAPIError) -> str | None:
+def _driver_error(exc: Exception) -> Any:
+    """The driver's own exception: SQLAlchemy wraps it, the hot paths that use asyncpg directly do not."""
+    return exc.orig if isinstance(exc, DBAPIError) else exc
+
+
+def violated_constraint(exc: Exception) -> str | None:
     """The name of the constraint a database error reports, if any."""
-    return _constraint_name(exc)
-
-
-def _constraint_name(exc: DBAPIError) -> str | None:
-    for candidate in (exc.orig, getattr(exc.orig, "__cause__", None)):
+    original = _driver_error(exc)
+    for candidate in (original, getattr(original, "__cause__", None)):
         name = getattr(candidate, "constraint_name", None)
         if isinstance(name, str):
             return name
     return None
 
 
-def _sqlstate(exc: DBAPIError) -> str | None:
-    original = exc.orig
+def _sqlstate(exc: Exception) -> str | None:
+    original = _driver_error(exc)
     for attribute in ("sqlstate", "pgcode"):
         value = getattr(original, attribute, None)
         if isinstance(value, str):
@@ -331,8 +334,7 @@ def _sqlstate(exc: DBAPIError) -> str | None:
 
 async def handle_database_error(request: Request, exc: Exception) -> JSONResponse:
     """A constraint the database enforces behind the services (a lost race, say) is the client's 409/422."""
-    assert isinstance(exc, DBAPIError)
-    constraint = _CONSTRAINT_PROBLEMS.get(_constraint_name(exc) or "")
+    constraint = _CONSTRAINT_PROBLEMS.get(violated_constraint(exc) or "")
     if constraint is not None:
         code, english, indonesian = constraint
         detail = indonesian if language_of(request) == "id" else english
@@ -368,4 +370,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(IntegrityError, handle_database_error)
     app.add_exception_handler(DBAPIError, handle_database_error)
+    app.add_exception_handler(asyncpg.PostgresError, handle_database_error)
     app.add_exception_handler(Exception, handle_unexpected_error)

@@ -15,13 +15,14 @@ import sqlalchemy as sa
 from fastapi import Depends, Header, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
 from app.core.actor import Actor
 from app.core.auth import CurrentActor
 from app.core.deps import Session
+from app.core.driver import driver_connection
 from app.core.errors import Conflict, DomainError, FieldError, InvalidInput, PreconditionRequired
 from app.core.models import created_at_column
 
@@ -76,12 +77,8 @@ class Idempotency:
         content = body.model_dump_json()
         kept_headers = dict(headers or {})
         if self.record_id is not None:
-            connection = await self.session.connection()
-            await connection.execute(
-                sa.update(IdempotencyRecord)
-                .where(col(IdempotencyRecord.id) == self.record_id)
-                .values(status_code=status_code, response_body=content, response_headers=kept_headers)
-            )
+            driver = await driver_connection(self.session)
+            await driver.execute(_KEEP, self.record_id, status_code, content, json.dumps(kept_headers))
         return Response(content, status_code=status_code, headers=kept_headers, media_type="application/json")
 
 
@@ -105,15 +102,20 @@ async def _request_hash(request: Request) -> str:
     return digest.hexdigest()
 
 
+# Every money write runs these two, so they go to the driver as plain SQL (see app/core/driver.py).
+_RESERVE = """
+INSERT INTO idempotency_record (scope, key, request_hash) VALUES ($1, $2, $3)
+ON CONFLICT (scope, key) DO NOTHING RETURNING id
+"""
+_KEEP = """
+UPDATE idempotency_record SET status_code = $2, response_body = $3, response_headers = $4::jsonb WHERE id = $1
+"""
+
+
 async def _reserve(session: AsyncSession, scope: str, key: str, request_hash: str) -> int | None:
-    statement = (
-        insert(IdempotencyRecord)
-        .values(scope=scope, key=key, request_hash=request_hash)
-        .on_conflict_do_nothing(index_elements=["scope", "key"])
-        .returning(col(IdempotencyRecord.id))
-    )
-    connection = await session.connection()
-    return (await connection.execute(statement)).scalar_one_or_none()
+    driver = await driver_connection(session)
+    record_id: int | None = await driver.fetchval(_RESERVE, scope, key, request_hash)
+    return record_id
 
 
 async def _existing(session: AsyncSession, scope: str, key: str) -> IdempotencyRecord:

@@ -78,6 +78,8 @@ def _request_id_from(scope: Scope) -> str:
 BODY_LIMIT = 10 * 1024 * 1024
 STREAMED_PATHS = re.compile(r"/items/import$")
 """Routes that stream their body into the database and never hold it: no size limit."""
+BODILESS = frozenset(("GET", "HEAD", "OPTIONS"))
+"""No route reads a body for these methods, so there is nothing to limit."""
 
 
 class BodyLimitMiddleware:
@@ -92,7 +94,7 @@ class BodyLimitMiddleware:
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or STREAMED_PATHS.search(scope["path"]):
+        if scope["type"] != "http" or scope["method"] in BODILESS or STREAMED_PATHS.search(scope["path"]):
             await self.app(scope, receive, send)
             return
         if int(dict(scope["headers"]).get(b"content-length", b"0") or 0) > self.limit:

@@ -10,7 +10,7 @@ from app.core.deps import Session
 from app.core.http import PROBLEMS, IfMatch, with_etag
 from app.core.idempotency import OptionalIdempotency, RequiredIdempotency
 from app.core.pagination import Page, PageRequest, convert_page, page_request
-from app.core.reads import ReadConnection
+from app.core.reads import ReadPool
 from app.core.types import DB_ID_MAX
 from app.grants import service
 from app.grants.models import AgreementStatus
@@ -85,8 +85,10 @@ async def get_agreement(session: Session, agreement_id: IdPath) -> Response:
 
 
 @router.get("/agreements/{agreement_id}/position", response_model=Position)
-async def get_position(connection: ReadConnection, agreement_id: IdPath) -> Position:
-    return await service.read_position(connection, agreement_id)
+async def get_position(connection: ReadPool, agreement_id: IdPath) -> Response:
+    position = await service.read_position(connection, agreement_id)
+    # Serialized here: FastAPI would validate the model against response_model once more.
+    return Response(position.model_dump_json(), media_type="application/json")
 
 
 @router.post(

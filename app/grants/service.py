@@ -7,14 +7,16 @@ from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
+import asyncpg
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import col
 
 from app.core import audit
 from app.core.actor import Actor, Role
+from app.core.driver import driver_connection
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, violated_constraint
 from app.core.etag import check_if_match, etag_of
 from app.core.models import utcnow
@@ -444,40 +446,30 @@ class MoneyTerms:
     disbursed: Decimal
 
 
-_LOCK_TERMS = (
-    sa.select(
-        col(Agreement.id),
-        col(Agreement.number),
-        col(Agreement.region_code),
-        col(Agreement.status),
-        col(Agreement.signed_on),
-        col(Agreement.amount),
-        col(Agreement.disbursed),
-    )
-    .where(col(Agreement.id) == sa.bindparam("agreement_id"))
-    .with_for_update()
-)
+_LOCK_TERMS = """
+SELECT id, number, region_code, status, signed_on, amount, disbursed FROM agreement WHERE id = $1 FOR UPDATE
+"""
 
 # The entry and the running total in one statement: a payment is the hottest write of the ledger.
-_PAY = sa.text("""
+_PAY = """
 WITH entry AS (
     INSERT INTO disbursement (agreement_id, tranche, amount, paid_on, sp2d_number, note, created_by_key_id)
-    VALUES (:agreement_id, :tranche, :amount, :paid_on, :sp2d_number, :note, :created_by_key_id)
+    VALUES ($1, $2, $3, $4, $5, $6, $7)
     RETURNING id, agreement_id, tranche, amount, paid_on, sp2d_number, note, created_at
 ), total AS (
-    UPDATE agreement SET disbursed = disbursed + :amount WHERE id = :agreement_id RETURNING disbursed
+    UPDATE agreement SET disbursed = disbursed + $3 WHERE id = $1 RETURNING disbursed
 )
 SELECT entry.*, total.disbursed AS agreement_disbursed FROM entry, total
-""")
+"""
 
 
-async def _lock_terms(connection: AsyncConnection, agreement_id: int) -> MoneyTerms:
-    row = (await connection.execute(_LOCK_TERMS, {"agreement_id": agreement_id})).one_or_none()
+async def _lock_terms(driver: asyncpg.Connection, agreement_id: int) -> MoneyTerms:
+    row = await driver.fetchrow(_LOCK_TERMS, agreement_id)
     if row is None:
         raise NotFound(
             f"There is no agreement {agreement_id}.", f"Tidak ada NPHD {agreement_id}.", code="agreement_not_found"
         )
-    return MoneyTerms(**row._asdict())
+    return MoneyTerms(**{**row, "status": AgreementStatus(row["status"])})
 
 
 def _sp2d_taken(number: str) -> Conflict:
@@ -488,15 +480,17 @@ def _sp2d_taken(number: str) -> Conflict:
 
 def _keep_identity_map_current(session: AsyncSession, agreement_id: int, disbursed: Decimal) -> None:
     """The payment bypassed the ORM: a copy of the agreement this session already holds must not go stale."""
+    if not session.identity_map:
+        return  # the request's own session loads no ORM objects on this path
     held = session.identity_map.get(identity_key(Agreement, agreement_id))
     if held is not None:
         set_committed_value(held, "disbursed", disbursed)
 
 
 async def disburse(session: AsyncSession, actor: Actor, agreement_id: int, data: DisbursementCreate) -> DisbursementOut:
-    """Pay into the grant account: lock, check, then the entry and the total in one statement (Core, no ORM)."""
-    connection = await session.connection()
-    terms = await _lock_terms(connection, agreement_id)
+    """Pay into the grant account: lock, check, then the entry and the total in one statement (on the driver)."""
+    driver = await driver_connection(session)
+    terms = await _lock_terms(driver, agreement_id)
     ensure_writer_scope(actor, terms.region_code)
     ensure_open(terms)
     ensure_not_before("paid_on", data.paid_on, terms.signed_on, "the signing of the NPHD", "penandatanganan NPHD")
@@ -507,23 +501,25 @@ async def disburse(session: AsyncSession, actor: Actor, agreement_id: int, data:
             f"Pembayaran {rupiah(data.amount)} melebihi NPHD: sisa yang dapat dicairkan {rupiah(remaining)}.",
             code="over_disbursement",
         )
-    values = {"agreement_id": agreement_id, "created_by_key_id": actor.key_id, **data.model_dump()}
     try:
-        row = (await connection.execute(_PAY, values)).one()
-    except sa.exc.IntegrityError as exc:
+        row = await driver.fetchrow(
+            _PAY, agreement_id, data.tranche, data.amount, data.paid_on, data.sp2d_number, data.note, actor.key_id
+        )
+    except asyncpg.UniqueViolationError as exc:
         if violated_constraint(exc) == "uq_disbursement_sp2d_number":
             raise _sp2d_taken(data.sp2d_number) from exc
         raise
-    _keep_identity_map_current(session, agreement_id, row.agreement_disbursed)
+    assert row is not None
+    _keep_identity_map_current(session, agreement_id, row["agreement_disbursed"])
     audit.record(
         session,
         actor,
         action="disbursement.create",
         entity="disbursement",
-        entity_id=row.id,
+        entity_id=row["id"],
         payload={"agreement_id": agreement_id, **data.model_dump(mode="json")},
     )
-    return DisbursementOut.model_validate(row._mapping)
+    return DisbursementOut.model_validate(dict(row))
 
 
 async def get_disbursement(session: AsyncSession, disbursement_id: int) -> Disbursement:

@@ -9,7 +9,7 @@ from app.core.deps import Session
 from app.core.http import PROBLEMS, IfMatch, read_limited_body, require_media_type, with_etag
 from app.core.idempotency import OptionalIdempotency
 from app.core.pagination import Page, PageRequest, convert_page, page_request
-from app.core.reads import ReadConnection
+from app.core.reads import ReadPool
 from app.core.types import DB_ID_MAX, NO_NUL
 from app.reference import service
 from app.reference.models import ElectionKind, RecipientKind, RegionLevel
@@ -54,7 +54,7 @@ async def list_regions(
 
 
 @router.get("/regions/{code}", response_model=RegionOut, tags=["reference"], responses=PROBLEMS)
-async def get_region(connection: ReadConnection, code: RegionCodePath) -> Response:
+async def get_region(connection: ReadPool, code: RegionCodePath) -> Response:
     region, etag = await service.read_region(connection, code)
     return with_etag(region, etag)
 

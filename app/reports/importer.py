@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
 from app.core.actor import Actor
+from app.core.driver import driver_connection
 from app.core.errors import FieldError, InvalidInput
 from app.core.money import MONEY_MAX
 from app.grants.models import Agreement
@@ -85,7 +86,7 @@ async def import_items(
     report, agreement = await writable_report(session, actor, report_id)
     await session.execute(sa.text(_CREATE_STAGING))
     await session.execute(sa.text(_EMPTY_STAGING))
-    connection = await _asyncpg(session)
+    connection = await driver_connection(session)
     tally = _Tally()
     source = _metered(chunks, tally, progress)
     if file_format == ImportFormat.csv:
@@ -122,14 +123,6 @@ CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING} (
 ) ON COMMIT DROP
 """
 _EMPTY_STAGING = f"TRUNCATE {STAGING} RESTART IDENTITY"
-
-
-async def _asyncpg(session: AsyncSession) -> asyncpg.Connection:
-    """The driver connection under the request's transaction: COPY needs the driver's own API."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    driver: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
-    return driver
 
 
 async def _metered(

@@ -1,0 +1,86 @@
+"""Run the API with uvicorn: one process, or several workers that each listen on the port (``SO_REUSEPORT``).
+
+Uvicorn's own ``--workers`` shares one listening socket among its workers, and the first worker to wake
+takes every connection of a burst: a client that opens its 48 keep-alive connections at once (a finance
+office's batch of payments, a load balancer's pool) gets one busy worker and idle others. With a socket
+per worker bound under ``SO_REUSEPORT``, the kernel spreads new connections across the workers.
+"""
+
+import multiprocessing
+import signal
+import socket
+import sys
+from multiprocessing.connection import wait
+from multiprocessing.process import BaseProcess
+from types import FrameType
+
+import uvicorn
+
+APP = "app.main:create_app"
+STOP_TIMEOUT_S = 30.0
+
+
+def serve_one(host: str, port: int, log_level: str, app: str = APP) -> None:
+    uvicorn.run(app, factory=True, host=host, port=port, access_log=False, log_level=log_level)
+
+
+def _listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def _worker(host: str, port: int, log_level: str, app: str) -> None:
+    sock = _listening_socket(host, port, reuse_port=True)
+    config = uvicorn.Config(app, factory=True, access_log=False, log_level=log_level)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _ensure_port_free(host: str, port: int) -> None:
+    """Fail like a single server would when the port is taken, instead of joining another server's group."""
+    _listening_socket(host, port, reuse_port=False).close()
+
+
+def serve_workers(host: str, port: int, workers: int, log_level: str, app: str = APP) -> int:
+    """Start ``workers`` processes; stop them all when one dies or on SIGTERM/SIGINT. Returns the exit code."""
+    _ensure_port_free(host, port)
+    context = multiprocessing.get_context("spawn")
+    processes: list[BaseProcess] = [
+        context.Process(target=_worker, args=(host, port, log_level, app), name=f"hibah-worker-{n}", daemon=False)
+        for n in range(workers)
+    ]
+    for process in processes:
+        process.start()
+
+    received: int | None = None
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal received
+        received = signum
+        for process in processes:
+            if process.is_alive():
+                process.terminate()  # SIGTERM: uvicorn finishes the requests in flight, then exits
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        wait([process.sentinel for process in processes])
+        if received is None:
+            print("hibah: a worker exited; stopping the others", file=sys.stderr)
+            for process in processes:
+                if process.is_alive():
+                    process.terminate()
+        for process in processes:
+            process.join(STOP_TIMEOUT_S)
+            if process.is_alive():
+                process.kill()
+                process.join()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if received is not None:
+        return 128 + received
+    return 1  # a worker stopped without being asked to
