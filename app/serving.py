@@ -42,7 +42,10 @@ def _worker(host: str, port: int, log_level: str, app: str) -> None:
 
 def _ensure_port_free(host: str, port: int) -> None:
     """Fail like a single server would when the port is taken, instead of joining another server's group."""
-    _listening_socket(host, port, reuse_port=False).close()
+    try:
+        _listening_socket(host, port, reuse_port=False).close()
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from exc
 
 
 def serve_workers(host: str, port: int, workers: int, log_level: str, app: str = APP) -> int:

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -9,6 +10,7 @@ import psycopg
 
 from tests.conftest import Grant, KeyMaker, money_headers
 from tests.test_conventions import assert_problem
+from tests.test_idempotency import count
 
 
 def events(client: httpx.Client, headers: dict[str, str], **params: str | int) -> list[dict[str, Any]]:
@@ -87,3 +89,41 @@ def test_the_application_cannot_rewrite_the_log(grant: Grant, db: psycopg.Connec
 def test_audit_log_is_for_auditors(client: httpx.Client, grant: Grant, make_key: KeyMaker) -> None:
     assert_problem(client.get("/audit/events"), 401, "api_key_required")
     assert_problem(client.get("/audit/verify", headers=grant.finance), 403, "role_not_allowed")
+
+
+def test_concurrent_writers_make_one_unbroken_chain(
+    server_address: str, client: httpx.Client, grant: Grant, make_key: KeyMaker, db: psycopg.Connection[Any]
+) -> None:
+    """Events are chained during COMMIT (migration 0004): parallel writers still get one gapless order."""
+    auditor = make_key("auditor")
+    before = client.get("/audit/verify", headers=auditor).json()["events"]
+
+    def pay(number: int) -> int:
+        body = {
+            "tranche": 1,
+            "amount": "1000000",
+            "paid_on": "2023-12-19",
+            "sp2d_number": f"SP2D-PAR-{number}",
+            "note": f"Pencairan – tahap I ✓ №{number}",  # non-ASCII: the database hashes UTF-8 bytes
+        }
+        with httpx.Client(base_url=f"{server_address}/api/v1", timeout=60) as http:
+            path = f"/agreements/{grant.agreement_id}/disbursements"
+            return http.post(path, json=body, headers=money_headers(grant.finance)).status_code
+
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        statuses = list(pool.map(pay, range(48)))
+    assert statuses == [201] * 48
+    over = client.post(
+        f"/agreements/{grant.agreement_id}/disbursements",
+        json={"tranche": 2, "amount": "999999999999", "paid_on": "2024-06-01", "sp2d_number": "SP2D-TOO-MUCH"},
+        headers=money_headers(grant.finance),
+    )
+    assert_problem(over, 409, "over_disbursement")
+    verified = client.get("/audit/verify", headers=auditor).json()
+    assert verified["valid"] is True
+    assert verified["events"] == before + 48, "one event per payment, none for the refused one"
+    seqs = [row[0] for row in db.execute("SELECT seq FROM audit_event ORDER BY seq").fetchall()]
+    assert seqs == list(range(1, before + 49))
+    assert count(db, "audit_pending") == 0, "pending events never outlive their transaction"
+    notes = events(client, auditor, entity="disbursement")
+    assert {event["payload"]["note"] for event in notes} == {f"Pencairan – tahap I ✓ №{n}" for n in range(48)}

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 HIBAH = [sys.executable, "-m", "app.cli"]
@@ -45,9 +46,9 @@ def _hibah(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _serve(workdir: Path, port: int) -> subprocess.Popen[str]:
+def _serve(workdir: Path, port: int, *extra: str) -> subprocess.Popen[str]:
     process = subprocess.Popen(
-        [*HIBAH, "serve", "--demo", "--port", str(port)],
+        [*HIBAH, "serve", "--demo", "--port", str(port), *extra],
         cwd=workdir,
         env=_env(),
         stdout=subprocess.PIPE,
@@ -203,3 +204,42 @@ def test_unreachable_database_is_one_line(workdir: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("error: cannot reach the database")
     assert "Traceback" not in result.stderr
+
+
+def _listeners(process: subprocess.Popen[str], port: int) -> list[psutil.Process]:
+    tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+    return [
+        member
+        for member in tree
+        if any(s.status == psutil.CONN_LISTEN and s.laddr.port == port for s in member.net_connections("tcp"))
+    ]
+
+
+def test_serve_workers_each_listen_and_stop_together(workdir: Path) -> None:
+    """`serve --workers 2`: a socket per worker (SO_REUSEPORT), so a burst of connections reaches both."""
+    port = _free_port()
+    server = _serve(workdir, port, "--workers", "2")
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers := _listeners(server, port)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(workers) == 2 and server.pid not in {worker.pid for worker in workers}
+        clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}") for _ in range(16)]
+        try:
+            assert all(http.get("/api/v1/regions/35.74").status_code == 200 for http in clients)
+            served = [
+                sum(1 for s in worker.net_connections("tcp") if s.status == psutil.CONN_ESTABLISHED)
+                for worker in workers
+            ]
+            assert all(served), f"connections per worker: {served}"
+        finally:
+            for http in clients:
+                http.close()
+        taken = _hibah(workdir, "serve", "--workers", "2", "--port", str(port), "--no-migrate")
+        assert taken.returncode == 1
+        assert f"cannot listen on 127.0.0.1:{port}" in taken.stderr
+        assert "Traceback" not in taken.stderr
+    finally:
+        _stop(server)
+    assert all(not worker.is_running() for worker in workers)
+    assert not _embedded_postgres_running(workdir), "the embedded PostgreSQL outlived serve"
