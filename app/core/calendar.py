@@ -16,6 +16,7 @@ def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and day not in _holidays(day.year)
 
 
+@lru_cache(maxsize=4096)  # findings ask for the same few signing days for thousands of agreements
 def add_working_days(start: date, days: int) -> date:
     """The date ``days`` working days after ``start`` (``start`` itself not counted)."""
     current = start
@@ -27,6 +28,7 @@ def add_working_days(start: date, days: int) -> date:
     return current
 
 
+@lru_cache(maxsize=4096)
 def add_months(start: date, months: int) -> date:
     """Calendar months, clamped to the month's end (2024-11-30 + 3 months = 2025-02-28)."""
     shifted: date = start + relativedelta(months=months)

@@ -20,7 +20,7 @@ from app.core.money import format_money
 from app.grants.models import Agreement, Amendment, BudgetLine, Disbursement, DisbursementReversal, Refund, Scheme
 from app.oversight.schemas import Finding, Rule, Severity
 from app.reference.models import Election
-from app.reports.models import COUNTED_STATUSES, ReportKind, ReportStatus, UsageItem, UsageReport
+from app.reports.models import COUNTED_STATUSES, ReportKind, ReportStatus, UsageReport, UsageReportSpend
 
 ZERO = Decimal("0.00")
 TRANCHE_RULE = "Permendagri 41/2020 Pasal 16 (perubahan Permendagri 54/2019)"
@@ -162,20 +162,21 @@ async def _load_reports(session: AsyncSession, facts: dict[Any, Facts], ids: lis
 
 
 async def _load_budget_overruns(session: AsyncSession, facts: dict[Any, Facts], ids: list[Any], as_of: date) -> None:
+    # From the breakdown fixed at each submission: a few rows per report, not every item.
     spent = (
         sa.select(
             col(UsageReport.agreement_id).label("agreement_id"),
-            col(UsageItem.stage).label("stage"),
-            col(UsageItem.category).label("category"),
-            sa.func.sum(col(UsageItem.amount)).label("spent"),
+            col(UsageReportSpend.stage).label("stage"),
+            col(UsageReportSpend.category).label("category"),
+            sa.func.sum(col(UsageReportSpend.amount)).label("spent"),
         )
-        .join(UsageReport, col(UsageReport.id) == col(UsageItem.report_id))
+        .join(UsageReport, col(UsageReport.id) == col(UsageReportSpend.report_id))
         .where(
             col(UsageReport.agreement_id).in_(ids),
             col(UsageReport.status).in_(COUNTED_STATUSES),
             col(UsageReport.submitted_at) <= _end_of(as_of),
         )
-        .group_by(col(UsageReport.agreement_id), col(UsageItem.stage), col(UsageItem.category))
+        .group_by(col(UsageReport.agreement_id), col(UsageReportSpend.stage), col(UsageReportSpend.category))
         .subquery()
     )
     overruns = await session.execute(

@@ -74,3 +74,20 @@ class UsageItem(SQLModel, table=True):
     payee: str | None = Field(default=None, sa_type=sa.Text)
     document_number: str | None = Field(default=None, sa_type=sa.String(100))
     evidence_sha256: str | None = Field(default=None, sa_type=sa.String(64))
+
+
+class UsageReportSpend(SQLModel, table=True):
+    """A submitted report's spending per (stage, category), written once at submission.
+
+    Items change only while their report is a draft, so this breakdown stays exact from submission on:
+    budget checks read a few rows per report instead of summing every item (millions nationally).
+    """
+
+    __tablename__ = "usage_report_spend"
+    __table_args__ = (sa.CheckConstraint("amount > 0 AND items > 0", name="positive"),)
+
+    report_id: int = Field(foreign_key="usage_report.id", primary_key=True)
+    stage: str = Field(foreign_key="stage_code.code", sa_type=sa.String(48), primary_key=True)
+    category: str = Field(foreign_key="category_code.code", sa_type=sa.String(48), primary_key=True)
+    amount: Decimal = money_column()
+    items: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))

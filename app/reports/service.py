@@ -24,7 +24,14 @@ from app.core.queries import one_or_raise
 from app.grants import service as grants
 from app.grants.models import Agreement, BudgetLine, Disbursement
 from app.reference.models import CategoryCode, StageCode
-from app.reports.models import COUNTED_STATUSES, ReportKind, ReportStatus, UsageItem, UsageReport
+from app.reports.models import (
+    COUNTED_STATUSES,
+    ReportKind,
+    ReportStatus,
+    UsageItem,
+    UsageReport,
+    UsageReportSpend,
+)
 from app.reports.schemas import (
     BudgetVariance,
     ItemIn,
@@ -180,8 +187,26 @@ async def submit(session: AsyncSession, actor: Actor, report_id: int, if_match: 
     report.submitted_at = utcnow()
     _stamp(report, ReportStatus.submitted)
     await session.flush()
+    await _record_spend(session, report_id)
     _record_transition(session, actor, report, "submit")
     return report
+
+
+_SPEND_OF_REPORT = sa.text("""
+INSERT INTO usage_report_spend (report_id, stage, category, amount, items)
+SELECT report_id, stage, category, sum(amount), count(*) FROM usage_item WHERE report_id = :report_id
+GROUP BY report_id, stage, category
+""")
+
+
+async def _record_spend(session: AsyncSession, report_id: int) -> None:
+    """Fix the report's breakdown by stage and category now that its items can no longer change."""
+    await _forget_spend(session, report_id)
+    await session.execute(_SPEND_OF_REPORT, {"report_id": report_id})
+
+
+async def _forget_spend(session: AsyncSession, report_id: int) -> None:
+    await session.execute(sa.delete(UsageReportSpend).where(col(UsageReportSpend.report_id) == report_id))
 
 
 async def accept(
@@ -218,6 +243,7 @@ async def reopen(session: AsyncSession, actor: Actor, report_id: int, if_match: 
     _ensure_status(report, "reopen", ReportStatus.returned)
     _stamp(report, ReportStatus.draft)
     await session.flush()
+    await _forget_spend(session, report_id)  # its items may change again
     _record_transition(session, actor, report, "reopen")
     return report
 
@@ -474,16 +500,17 @@ async def budget_variance(session: AsyncSession, agreement_id: int) -> BudgetVar
             await session.execute(sa.select(BudgetLine).where(col(BudgetLine.agreement_id) == agreement_id))
         ).scalars()
     }
+    amount = col(UsageReportSpend.amount)
     spending = await session.execute(
         sa.select(
-            col(UsageItem.stage),
-            col(UsageItem.category),
-            sa.func.sum(col(UsageItem.amount)),
-            sa.func.sum(col(UsageItem.amount)).filter(col(UsageReport.status) == ReportStatus.accepted),
+            col(UsageReportSpend.stage),
+            col(UsageReportSpend.category),
+            sa.func.sum(amount),
+            sa.func.sum(amount).filter(col(UsageReport.status) == ReportStatus.accepted),
         )
-        .join(UsageReport, col(UsageReport.id) == col(UsageItem.report_id))
+        .join(UsageReport, col(UsageReport.id) == col(UsageReportSpend.report_id))
         .where(col(UsageReport.agreement_id) == agreement_id, col(UsageReport.status).in_(COUNTED_STATUSES))
-        .group_by(col(UsageItem.stage), col(UsageItem.category))
+        .group_by(col(UsageReportSpend.stage), col(UsageReportSpend.category))
     )
     reported = {(stage, category): (total or ZERO, accepted or ZERO) for stage, category, total, accepted in spending}
     lines = []
