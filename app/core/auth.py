@@ -10,10 +10,11 @@ import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel, col
+from sqlmodel import Field, SQLModel
 
 from app.core.actor import PUBLIC, Actor, Role
 from app.core.deps import Session
+from app.core.driver import driver_connection
 from app.core.errors import Forbidden, Unauthorized
 from app.core.models import created_at_column, enum_column
 
@@ -52,18 +53,18 @@ def hash_key(key: str) -> str:
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer hibah_…`")
 
 
-_FIND_KEY = sa.select(col(ApiKey.id), col(ApiKey.role), col(ApiKey.recipient_id), col(ApiKey.region_code)).where(
-    col(ApiKey.key_hash) == sa.bindparam("key_hash"), col(ApiKey.revoked_at).is_(None)
-)
+_FIND_KEY = "SELECT id, role, recipient_id, region_code FROM api_key WHERE key_hash = $1 AND revoked_at IS NULL"
 
 
 async def _find_key(session: AsyncSession, key: str) -> Actor | None:
-    # Core, not the ORM: every authenticated request runs this, and it needs four columns.
-    connection = await session.connection()
-    row = (await connection.execute(_FIND_KEY, {"key_hash": hash_key(key)})).one_or_none()
+    # On the driver (app/core/driver.py): every authenticated request runs this, and it opens the transaction.
+    driver = await driver_connection(session)
+    row = await driver.fetchrow(_FIND_KEY, hash_key(key))
     if row is None:
         return None
-    return Actor(key_id=row.id, role=row.role, recipient_id=row.recipient_id, region_code=row.region_code)
+    return Actor(
+        key_id=row["id"], role=Role(row["role"]), recipient_id=row["recipient_id"], region_code=row["region_code"]
+    )
 
 
 async def current_actor(

@@ -51,7 +51,8 @@ async def transaction(
             async with session.begin():
                 session.info[audit.REQUEST_ID] = request_id
                 yield session
-                await session.flush()
+                if session.new or session.dirty or session.deleted:  # the money path writes past the ORM
+                    await session.flush()
                 await audit.append_pending(session)
         finally:
             session.info.pop(DRIVER, None)
