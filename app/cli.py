@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
+import asyncpg
 import typer
 from rich.console import Console
 from rich.progress import Progress
@@ -269,6 +270,12 @@ def main() -> None:
         sys.exit(1)
     except DBAPIError as exc:
         err.print(f"error: the database refused: {_first_line(exc)}", style="red", highlight=False)
+        sys.exit(1)
+    except (asyncpg.UndefinedFunctionError, asyncpg.UndefinedTableError):
+        err.print("error: the database schema is behind: run `hibah migrate` first", style="red")
+        sys.exit(1)
+    except asyncpg.PostgresError as exc:  # statements sent to the driver directly (app/core/driver.py)
+        err.print(f"error: the database refused: {str(exc).splitlines()[0]}", style="red", highlight=False)
         sys.exit(1)
     except (ConnectionError, socket.gaierror, TimeoutError) as exc:
         err.print(f"error: cannot reach the database: {exc}", style="red", highlight=False)

@@ -6,6 +6,7 @@ office's batch of payments, a load balancer's pool) gets one busy worker and idl
 per worker bound under ``SO_REUSEPORT``, the kernel spreads new connections across the workers.
 """
 
+import ctypes
 import multiprocessing
 import signal
 import socket
@@ -18,6 +19,7 @@ import uvicorn
 
 APP = "app.main:create_app"
 STOP_TIMEOUT_S = 30.0
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def serve_one(host: str, port: int, log_level: str, app: str = APP) -> None:
@@ -34,7 +36,15 @@ def _listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socke
     return sock
 
 
+def _die_with_parent() -> None:
+    """A worker whose parent was killed (SIGKILL, OOM) must not keep serving on its own."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def _worker(host: str, port: int, log_level: str, app: str) -> None:
+    _die_with_parent()
     sock = _listening_socket(host, port, reuse_port=True)
     config = uvicorn.Config(app, factory=True, access_log=False, log_level=log_level)
     uvicorn.Server(config).run(sockets=[sock])
@@ -56,27 +66,30 @@ def serve_workers(host: str, port: int, workers: int, log_level: str, app: str =
         context.Process(target=_worker, args=(host, port, log_level, app), name=f"hibah-worker-{n}", daemon=False)
         for n in range(workers)
     ]
-    for process in processes:
-        process.start()
-
+    started: list[BaseProcess] = []
     received: int | None = None
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         nonlocal received
         received = signum
-        for process in processes:
+        for process in started:
             if process.is_alive():
                 process.terminate()  # SIGTERM: uvicorn finishes the requests in flight, then exits
 
+    # Installed before any worker starts: a SIGTERM in between must reach the workers, not only the parent.
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        wait([process.sentinel for process in processes])
+        for process in processes:
+            if received is None:
+                process.start()
+                started.append(process)
+        wait([process.sentinel for process in started])
         if received is None:
             print("hibah: a worker exited; stopping the others", file=sys.stderr)
-            for process in processes:
+            for process in started:
                 if process.is_alive():
                     process.terminate()
-        for process in processes:
+        for process in started:
             process.join(STOP_TIMEOUT_S)
             if process.is_alive():
                 process.kill()

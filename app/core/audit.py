@@ -134,7 +134,8 @@ def hashed_prefix(event: PendingEvent, request_id: str | None) -> str:
     """The canonical JSON of the event up to its ``seq``, which sorts last and only the database knows."""
     unsequenced = canonical_json(hashed_fields(0, event.at, event, request_id))
     tail = ',"seq":0}'
-    assert unsequenced.endswith(tail)
+    if not unsequenced.endswith(tail):  # the database completes the hash only if seq is the last member
+        raise RuntimeError("the canonical JSON of an audit event must end with its seq")
     return unsequenced[: -len(tail) + len(',"seq":')]
 
 

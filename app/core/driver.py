@@ -14,15 +14,16 @@ DRIVER = "hibah.driver"
 
 
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
-    known: asyncpg.Connection | None = session.info.get(DRIVER)
-    if known is not None and known.is_in_transaction():
-        return known  # the session's transaction holds one connection until it ends
+    transaction = session.get_transaction()
+    known: tuple[object, asyncpg.Connection] | None = session.info.get(DRIVER)
+    if known is not None and known[0] is transaction and transaction is not None:
+        return known[1]  # this transaction holds one connection until it ends
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver: asyncpg.Connection = raw.driver_connection  # type: ignore[assignment]
     if not driver.is_in_transaction():
         await _begin(connection, raw.dbapi_connection)
-    session.info[DRIVER] = driver
+    session.info[DRIVER] = (session.get_transaction(), driver)
     return driver
 
 

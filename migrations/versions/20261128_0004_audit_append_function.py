@@ -49,6 +49,11 @@ DECLARE
     v_hash text;
     v_digest text;
 BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        -- Under a transaction-wide snapshot the head read below would miss events committed meanwhile.
+        RAISE EXCEPTION 'audit events are chained only under READ COMMITTED, not %',
+            current_setting('transaction_isolation') USING ERRCODE = 'feature_not_supported';
+    END IF;
     PERFORM pg_advisory_xact_lock(1212760641);  -- 0x48494241, "HIBA": one chain, one lock
     SELECT seq, hash INTO v_seq, v_hash FROM audit_event ORDER BY seq DESC LIMIT 1;
     IF NOT FOUND THEN
