@@ -248,3 +248,54 @@ def test_recipients_export_only_their_own_drafts(
     stranger = make_key("recipient", recipient_id=other["id"])
     assert "CV Maju" not in client.get("/exports/usage-items.csv", headers=stranger).text
     assert "CV Maju" in client.get("/exports/usage-items.csv", headers=recipient).text
+
+
+def test_csv_export_written_by_copy_reads_back_exactly(
+    client: httpx.Client, history: Grant, make_key: KeyMaker
+) -> None:
+    """The CSV comes from PostgreSQL's COPY: every value must read back as the API gives it, as cell() wrote it."""
+    recipient = make_key("recipient", recipient_id=history.recipient_id)
+    auditor = make_key("auditor")
+    report = client.post(
+        f"/agreements/{history.agreement_id}/usage-reports",
+        json={"kind": "interim", "title": "Tahap I", "period_start": "2023-12-04", "period_end": "2024-12-31"},
+        headers=recipient,
+    ).json()
+    texts = [
+        'Kotak suara, "tersegel"',
+        "Sewa tenda\nTPS 001",
+        "-Potongan PPh 21",
+        "Konsumsi rapat pleno – Rp35.000/orang ✓",
+        "   spasi di depan",
+    ]
+    items = [
+        {
+            "spent_on": f"2024-11-{20 + n}",
+            "category": "logistik",
+            "stage": "logistik",
+            "description": text,
+            "amount": f"{1000 + n}.5{n}",
+            "payee": "" if n == 0 else f"Toko {n}",
+        }
+        for n, text in enumerate(texts)
+    ]
+    assert client.post(f"/usage-reports/{report['id']}/items", json={"items": items}, headers=recipient).is_success
+    response = client.get(
+        "/exports/usage-items.csv", params={"province": "35", "category": "logistik"}, headers=auditor
+    )
+    assert response.status_code == 200
+    assert ',"",' not in response.text, "an empty payee is an empty field, as Python's csv writes it"
+    rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff"))))
+    api = client.get(f"/usage-reports/{report['id']}/items", params={"limit": 50}, headers=auditor).json()["data"]
+    assert len(rows) == len(api) == len(texts)
+    for row, item in zip(rows, api, strict=True):
+        description = item["description"]
+        expected = "'" + description if description.startswith(("=", "+", "-", "@")) else description
+        assert (row["id"], row["description"], row["amount"], row["spent_on"]) == (
+            str(item["id"]),
+            expected,
+            item["amount"],
+            item["spent_on"],
+        )
+        assert row["payee"] == (item["payee"] or "")
+        assert row["report_status"] == "draft"

@@ -127,7 +127,11 @@ async def export(
         chosen = _dataset_export(
             dataset, filters, actor, _item_filters(report_id, category, stage, spent_from, spent_to)
         )
-        body = exports.render(file_format, exports.from_database(sessions, chosen), chosen.header, stem)
+        by_copy = exports.copy_statement(chosen) if file_format == exports.FileFormat.csv else None
+        if by_copy is not None:
+            body = exports.stream_csv_by_copy(sessions, by_copy, chosen.header)
+        else:
+            body = exports.render(file_format, exports.from_database(sessions, chosen), chosen.header, stem)
     return StreamingResponse(
         body,
         media_type=exports.MEDIA_TYPES[file_format],
