@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -11,6 +10,7 @@ import psycopg
 from tests.conftest import Grant, KeyMaker, money_headers
 from tests.test_conventions import assert_problem
 from tests.test_idempotency import count
+from tests.test_ledger_concurrency import _post_all
 
 
 def events(client: httpx.Client, headers: dict[str, str], **params: str | int) -> list[dict[str, Any]]:
@@ -98,20 +98,21 @@ def test_concurrent_writers_make_one_unbroken_chain(
     auditor = make_key("auditor")
     before = client.get("/audit/verify", headers=auditor).json()["events"]
 
-    def pay(number: int) -> int:
-        body = {
-            "tranche": 1,
-            "amount": "1000000",
-            "paid_on": "2023-12-19",
-            "sp2d_number": f"SP2D-PAR-{number}",
-            "note": f"Pencairan – tahap I ✓ №{number}",  # non-ASCII: the database hashes UTF-8 bytes
-        }
-        with httpx.Client(base_url=f"{server_address}/api/v1", timeout=60) as http:
-            path = f"/agreements/{grant.agreement_id}/disbursements"
-            return http.post(path, json=body, headers=money_headers(grant.finance)).status_code
-
-    with ThreadPoolExecutor(max_workers=24) as pool:
-        statuses = list(pool.map(pay, range(48)))
+    payments = [
+        (
+            f"/agreements/{grant.agreement_id}/disbursements",
+            {
+                "tranche": 1,
+                "amount": "1000000",
+                "paid_on": "2023-12-19",
+                "sp2d_number": f"SP2D-PAR-{number}",
+                "note": f"Pencairan – tahap I ✓ №{number}",  # non-ASCII: the database hashes UTF-8 bytes
+            },
+            money_headers(grant.finance),
+        )
+        for number in range(48)
+    ]
+    statuses = [response.status_code for response in _post_all(server_address, payments)]
     assert statuses == [201] * 48
     over = client.post(
         f"/agreements/{grant.agreement_id}/disbursements",

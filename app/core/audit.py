@@ -22,7 +22,6 @@ from app.core.driver import driver_connection
 from app.core.models import utcnow
 
 GENESIS_HASH = "0" * 64
-AUDIT_LOCK_KEY = 0x48494241  # "HIBA": one chain, one lock (taken by the commit-time trigger, migration 0004)
 PENDING = "hibah.audit.pending"
 REQUEST_ID = "hibah.request_id"
 

@@ -217,8 +217,12 @@ def _csv_lines(rows: Sequence[Sequence[Any]]) -> bytes:
     return buffer.getvalue().encode()
 
 
+def csv_header(header: Sequence[str]) -> bytes:
+    return ("\ufeff" + ",".join(header) + "\n").encode()  # the BOM makes Excel read UTF-8
+
+
 async def stream_csv(batches: AsyncIterator[Sequence[Sequence[Any]]], header: Sequence[str]) -> AsyncIterator[bytes]:
-    yield ("\ufeff" + ",".join(header) + "\n").encode()  # the BOM makes Excel read UTF-8
+    yield csv_header(header)
     async for batch in batches:
         yield _csv_lines(batch)
 
@@ -312,7 +316,7 @@ async def stream_csv_by_copy(
 
     Python's csv writer made ~130,000 rows/s at best; COPY writes the same bytes about ten times as fast.
     """
-    yield ("\ufeff" + ",".join(header) + "\n").encode()
+    yield csv_header(header)
     async with sessions() as session, session.begin():
         driver = await driver_connection(session)
         compiled = statement.compile(dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
