@@ -242,7 +242,7 @@ def machine_facts(postgres: dict[str, str]) -> dict[str, str]:
         platform.processor(),
     )
     memory = psutil.virtual_memory().total / 2**30
-    packages = ("fastapi", "starlette", "pydantic", "sqlalchemy", "asyncpg", "uvicorn", "httpx", "xlsxwriter")
+    packages = ("fastapi", "starlette", "pydantic", "sqlalchemy", "asyncpg", "uvicorn", "httpx")
     return {
         "nproc": str(os.cpu_count()),
         "CPU": model,

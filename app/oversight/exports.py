@@ -8,8 +8,6 @@ import asyncio
 import contextlib
 import csv
 import io
-import os
-import tempfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,7 +17,6 @@ from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
-import xlsxwriter
 from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
@@ -27,10 +24,10 @@ from sqlmodel import col
 from app.core.actor import Actor, Role
 from app.core.driver import driver_connection
 from app.grants.models import Agreement, Disbursement, DisbursementReversal, Refund
+from app.oversight.xlsx import StreamedWorkbook
 from app.reports.models import COUNTED_STATUSES, UsageItem, UsageReport
 
 BATCH = 5000
-FILE_CHUNK = 256 * 1024
 
 
 class Dataset(StrEnum):
@@ -60,7 +57,6 @@ class Export:
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-XLSX_MAX_ROWS = 1_048_576
 
 
 def cell(value: Any) -> Any:
@@ -230,50 +226,16 @@ async def stream_csv(batches: AsyncIterator[Sequence[Sequence[Any]]], header: Se
 async def stream_xlsx(
     batches: AsyncIterator[Sequence[Sequence[Any]]], header: Sequence[str], sheet: str
 ) -> AsyncIterator[bytes]:
-    """xlsxwriter's constant-memory mode flushes each row to a temporary file; the file is then streamed."""
-    handle, path = tempfile.mkstemp(suffix=".xlsx")
-    os.close(handle)
-    try:
-        workbook = xlsxwriter.Workbook(
-            path,
-            {
-                "constant_memory": True,
-                "strings_to_numbers": False,
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-            },
-        )
-        sheets = _Sheets(workbook, sheet, header)
-        async for batch in batches:
-            await to_thread.run_sync(sheets.write, batch)
-        await to_thread.run_sync(workbook.close)
-        with open(path, "rb") as file:  # noqa: ASYNC230 - local temp file, read in chunks
-            while chunk := file.read(FILE_CHUNK):
-                yield chunk
-    finally:
-        os.unlink(path)
+    """Each batch becomes its worksheet rows and the ZIP bytes they compress to, which go out at once."""
+    workbook = StreamedWorkbook(sheet, header)
+    async for batch in batches:
+        if chunk := await to_thread.run_sync(_write_rows, workbook, batch):
+            yield chunk
+    yield await to_thread.run_sync(workbook.close)
 
 
-class _Sheets:
-    """Rows over Excel's 1,048,576-row limit continue on a new sheet instead of being dropped."""
-
-    def __init__(self, workbook: Any, name: str, header: Sequence[str]) -> None:
-        self.workbook, self.name, self.header = workbook, name[:28], header
-        self.count = 0
-        self._new_sheet()
-
-    def _new_sheet(self) -> None:
-        self.count += 1
-        self.worksheet = self.workbook.add_worksheet(self.name if self.count == 1 else f"{self.name}-{self.count}")
-        self.worksheet.write_row(0, 0, self.header)
-        self.row = 1
-
-    def write(self, rows: Sequence[Sequence[Any]]) -> None:
-        for values in rows:
-            if self.row >= XLSX_MAX_ROWS:
-                self._new_sheet()
-            self.worksheet.write_row(self.row, 0, [cell(value) for value in values])
-            self.row += 1
+def _write_rows(workbook: StreamedWorkbook, rows: Sequence[Sequence[Any]]) -> bytes:
+    return workbook.write([[cell(value) for value in row] for row in rows])
 
 
 # --- CSV straight from PostgreSQL's COPY ---------------------------------------------------------
