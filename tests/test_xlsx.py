@@ -11,8 +11,11 @@ import pytest
 from app.oversight.xlsx import CELL_MAX_CHARS, StreamedWorkbook, column_letters
 
 
-def build(rows: list[list[Any]], *, batch: int = 1000, max_rows: int = 1_048_576) -> tuple[bytes, list[bytes]]:
-    workbook = StreamedWorkbook("usage-items", ["id", "description", "amount"], max_rows=max_rows)
+def build(
+    rows: list[list[Any]], *, batch: int = 1000, max_rows: int = 1_048_576, max_sheet_bytes: int = 2_000_000_000
+) -> tuple[bytes, list[bytes]]:
+    header = ["id", "description", "amount"]
+    workbook = StreamedWorkbook("usage-items", header, max_rows=max_rows, max_sheet_bytes=max_sheet_bytes)
     chunks = [workbook.write(rows[start : start + batch]) for start in range(0, len(rows), batch)]
     chunks.append(workbook.close())
     return b"".join(chunks), chunks
@@ -55,6 +58,7 @@ def test_values_read_back_as_written() -> None:
         "Konsumsi rapat pleno – Rp35.000/orang ✓",
         "  spasi di depan dan di belakang  ",
         "baris\nkedua\ttab",
+        "baris Windows\r\nkedua",
         "kontrol \x01\x1f di tengah",
         "harfiah _x0041_ tetap",
         '\'=HYPERLINK("http://x")',
@@ -78,6 +82,28 @@ def test_rows_past_the_sheet_limit_continue_on_new_sheets() -> None:
     assert all(sheet[0] == ("id", "description", "amount") for sheet in sheets.values())
     assert [len(sheet) - 1 for sheet in sheets.values()] == [9, 9, 7]
     assert [row[0] for sheet in sheets.values() for row in sheet[1:]] == list(range(1, 26))
+
+
+def test_a_sheet_too_large_for_a_plain_zip_entry_continues_on_the_next() -> None:
+    rows: list[list[Any]] = [[number, "x" * 100, "1.00"] for number in range(1, 41)]
+    data, _ = build(rows, batch=6, max_sheet_bytes=2_000)
+    sheets = read(data)
+    assert len(sheets) > 2
+    assert [row[0] for sheet in sheets.values() for row in sheet[1:]] == list(range(1, 41))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheet_sizes = [info.file_size for info in archive.infolist() if info.filename.startswith("xl/worksheets/")]
+        assert max(sheet_sizes) <= 2_000
+
+
+def test_entries_are_plain_zip_with_the_fixed_parts_first() -> None:
+    """No ZIP64 fields (Excel has been reported to refuse them in streamed entries), and the package
+    relationships first, where file-type sniffers look."""
+    data, _ = build([[1, "Kotak suara", "1.00"]])
+    assert b"\x01\x00\x10\x00" not in data[: data.index(b"xl/worksheets/sheet1.xml") + 40], "a ZIP64 extra field"
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        assert names[:2] == ["_rels/.rels", "xl/styles.xml"]
+        assert all(info.extract_version == 20 for info in archive.infolist())
 
 
 def test_bytes_leave_before_the_last_row() -> None:

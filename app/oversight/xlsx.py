@@ -1,10 +1,10 @@
 """XLSX written as the rows arrive: the workbook's ZIP is produced entry by entry, so the first bytes leave
 while PostgreSQL is still sending rows, and nothing but the rows of one batch is held.
 
-A workbook needs only a handful of parts (ECMA-376 part 1): the worksheets, which carry the data as inline
-strings and numbers, then the workbook, its relationships, a minimal style sheet and the content types.
-The parts that list the worksheets are written last, when their number is known; ZIP readers find every
-entry through the central directory at the end, so the order of entries does not matter to them.
+A workbook needs only a handful of parts (ECMA-376 part 1): the package relationships and a minimal style
+sheet, written first; the worksheets, which carry the data as inline strings and numbers; then the workbook,
+its relationships and the content types, which list the worksheets and so wait until their number is known.
+ZIP readers find every entry through the central directory at the end, so the order does not matter to them.
 """
 
 import io
@@ -16,6 +16,9 @@ from xml.sax.saxutils import escape, quoteattr
 
 XLSX_MAX_ROWS = 1_048_576
 """Excel's rows per worksheet; past it the rows continue on a new sheet instead of being dropped."""
+SHEET_MAX_BYTES = 2_000_000_000
+"""A worksheet's XML stays under 2 GiB, the largest entry zipfile writes without ZIP64 fields: Excel has been
+reported to refuse streamed entries whose local headers carry them. A larger sheet continues on the next."""
 CELL_MAX_CHARS = 32_767
 """Excel's characters per cell; a longer text is cut there, as Excel itself would refuse it."""
 SHEET_NAME_MAX = 31
@@ -34,7 +37,7 @@ SHEET_END = b"</sheetData></worksheet>"
 # "_xHHHH_" in the text by its underscore, so both read back as they were written.
 _LITERAL_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x0c\x0e-\x1f\ufffe\uffff])")
-_NEEDS_CARE = re.compile(r"[&<>\x00-\x08\x0b-\x0c\x0e-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
+_NEEDS_CARE = re.compile(r"[&<>\r\x00-\x08\x0b-\x0c\x0e-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
 
 
 def column_letters(index: int) -> str:
@@ -53,7 +56,8 @@ def text_xml(value: str) -> str:
         return text
     text = _LITERAL_ESCAPE.sub(r"_x005F\1", text)
     text = _CONTROL.sub(lambda match: f"_x{ord(match.group(1)):04X}_", text)
-    return escape(text)
+    # A raw CR would reach the reader as LF (XML normalises line ends); the character reference keeps it.
+    return escape(text, {"\r": "&#13;"})
 
 
 def _string_cell(reference: str, text: str) -> str:
@@ -97,38 +101,55 @@ class _Drain(io.RawIOBase):
 class StreamedWorkbook:
     """Rows in, ZIP bytes out: :meth:`write` returns what a batch produced, :meth:`close` the rest."""
 
-    def __init__(self, sheet_name: str, header: Sequence[str], *, max_rows: int = XLSX_MAX_ROWS) -> None:
+    def __init__(
+        self,
+        sheet_name: str,
+        header: Sequence[str],
+        *,
+        max_rows: int = XLSX_MAX_ROWS,
+        max_sheet_bytes: int = SHEET_MAX_BYTES,
+    ) -> None:
         self.base_name = sheet_name[: SHEET_NAME_MAX - 3]
         self.header = list(header)
         self.max_rows = max_rows
+        self.max_sheet_bytes = max_sheet_bytes
         self.letters = [column_letters(index) for index in range(len(self.header))]
         self.drain = _Drain()
         self.archive = zipfile.ZipFile(self.drain, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL)
+        # The fixed parts first: file-type sniffers look for them at the start of the file.
+        self.archive.writestr("_rels/.rels", PACKAGE_RELS)
+        self.archive.writestr("xl/styles.xml", STYLES)
         self.sheet_names: list[str] = []
-        self.row = 0
         self._open_sheet()
 
     def _open_sheet(self) -> None:
         number = len(self.sheet_names) + 1
         self.sheet_names.append(self.base_name if number == 1 else f"{self.base_name}-{number}")
-        # ZIP64 sizes: a worksheet's XML may pass 2 GiB before compression.
-        self.sheet = self.archive.open(f"xl/worksheets/sheet{number}.xml", "w", force_zip64=True)
-        self.sheet.write(SHEET_START)
+        self.sheet = self.archive.open(f"xl/worksheets/sheet{number}.xml", "w")
+        header = row_xml(1, self.letters, self.header).encode()
+        self.sheet.write(SHEET_START + header)
         self.row = 1
-        self.sheet.write(row_xml(1, self.letters, self.header).encode())
+        self.sheet_bytes = len(SHEET_START) + len(header) + len(SHEET_END)
 
     def write(self, rows: Sequence[Sequence[Any]]) -> bytes:
-        lines: list[str] = []
+        lines: list[bytes] = []
         for values in rows:
-            if self.row >= self.max_rows:
-                self.sheet.write("".join(lines).encode())
+            line = row_xml(self.row + 1, self.letters, values).encode()
+            if self._full(len(line)):
+                self.sheet.write(b"".join(lines))
                 lines.clear()
                 self._close_sheet()
                 self._open_sheet()
+                line = row_xml(self.row + 1, self.letters, values).encode()
+            lines.append(line)
             self.row += 1
-            lines.append(row_xml(self.row, self.letters, values))
-        self.sheet.write("".join(lines).encode())
+            self.sheet_bytes += len(line)
+        self.sheet.write(b"".join(lines))
         return self.drain.take()
+
+    def _full(self, line_bytes: int) -> bool:
+        too_long = self.row > 1 and self.sheet_bytes + line_bytes > self.max_sheet_bytes
+        return self.row >= self.max_rows or too_long
 
     def _close_sheet(self) -> None:
         self.sheet.write(SHEET_END)
@@ -139,8 +160,6 @@ class StreamedWorkbook:
         parts = {
             "xl/workbook.xml": self._workbook(),
             "xl/_rels/workbook.xml.rels": self._workbook_relationships(),
-            "xl/styles.xml": STYLES,
-            "_rels/.rels": PACKAGE_RELS,
             "[Content_Types].xml": self._content_types(),
         }
         for name, xml in parts.items():
@@ -154,7 +173,8 @@ class StreamedWorkbook:
             for number, name in enumerate(self.sheet_names, start=1)
         )
         return (
-            f'{XML_DECLARATION}<workbook xmlns="{MAIN}" xmlns:r="{RELATIONSHIPS}"><sheets>{sheets}</sheets></workbook>'
+            f'{XML_DECLARATION}<workbook xmlns="{MAIN}" xmlns:r="{RELATIONSHIPS}">'
+            f"<bookViews><workbookView/></bookViews><sheets>{sheets}</sheets></workbook>"
         )
 
     def _workbook_relationships(self) -> str:
