@@ -3,6 +3,7 @@
 import csv
 import io
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -23,9 +24,18 @@ def pay(client: httpx.Client, grant: Grant, amount: str, paid_on: str, tranche: 
 
 
 def xlsx_as_text(content: bytes) -> list[list[str]]:
-    """The first sheet's cells as the CSV export writes them: numbers as digits, empty cells as ''."""
+    """The first sheet's cells as the CSV export writes them: ids as digits, money with its two decimals,
+    empty cells as ''."""
     [rows] = read_workbook(content).values()
-    return [["" if value is None else str(value) for value in row] for row in rows]
+    return [[_as_csv_field(value) for value in row] for row in rows]
+
+
+def _as_csv_field(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):  # money: exact to the sen, as Excel keeps it (15 significant digits)
+        return str(Decimal(repr(value)).quantize(Decimal("0.01")))
+    return str(value)
 
 
 def findings(client: httpx.Client, **params: str) -> list[dict[str, Any]]:

@@ -235,7 +235,12 @@ async def stream_xlsx(
 
 
 def _write_rows(workbook: StreamedWorkbook, rows: Sequence[Sequence[Any]]) -> bytes:
-    return workbook.write([[cell(value) for value in row] for row in rows])
+    return workbook.write([[spreadsheet_cell(value) for value in row] for row in rows])
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """As ``cell()``, but money stays a ``Decimal``: the workbook writes it as a number an auditor can sum."""
+    return value if isinstance(value, Decimal) else cell(value)
 
 
 # --- CSV straight from PostgreSQL's COPY ---------------------------------------------------------
