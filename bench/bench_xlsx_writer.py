@@ -4,7 +4,8 @@
 
 xlsxwriter is not a dependency of the app any more (it built the whole file before the first byte); without
 it, only the streamed writer is measured. Rows look like usage items of the national dataset and go through
-``spreadsheet_cell()`` (the streamed writer) or ``cell()`` (xlsxwriter, as the export did) first; batches of 5,000 as the export reads them. Prints a table of medians.
+``spreadsheet_cell()`` (the streamed writer) or ``cell()`` (xlsxwriter, as the export did) first, in batches
+of 5,000 as the export reads them. Prints a table of medians.
 """
 
 import argparse
