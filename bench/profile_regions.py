@@ -32,7 +32,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 from starlette.types import Message
 
-from app.core import observability
 from app.core.config import get_settings
 from app.core.db import transaction
 from app.core.deps import Session, db_session
@@ -241,8 +240,7 @@ def paths_for(variant: Variant, codes: list[str]) -> Callable[[int], str]:
 
 def send_logs_to(stream: TextIO) -> None:
     """Keep the app's log handlers and formatters (their cost is part of a request), not the terminal."""
-    listener = getattr(observability, "_listener", None)  # the writer thread behind a QueueHandler, if any
-    handlers = [*logging.getLogger().handlers, *logging.getLogger("hibah").handlers, *getattr(listener, "handlers", ())]
+    handlers = [*logging.getLogger().handlers, *logging.getLogger("hibah").handlers]
     for handler in handlers:
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(stream)
