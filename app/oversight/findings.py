@@ -37,21 +37,57 @@ SEVERITY = {
 }
 
 
+@dataclass(frozen=True)
+class Terms:
+    """The columns of an agreement and its election that the rules read (rows, not ORM entities: the
+    national check reads thousands of agreements)."""
+
+    id: int
+    number: str
+    region_code: str
+    recipient_kind: str
+    scheme: Scheme
+    signed_on: date
+    original_amount: Decimal
+    voting_day: date
+    winner_proposed_on: date | None
+
+
+TERMS_COLUMNS = (
+    col(Agreement.id),
+    col(Agreement.number),
+    col(Agreement.region_code),
+    col(Agreement.recipient_kind),
+    col(Agreement.scheme),
+    col(Agreement.signed_on),
+    col(Agreement.original_amount),
+    col(Election.voting_day),
+    col(Election.winner_proposed_on),
+)
+
+
+@dataclass(frozen=True)
+class SubmittedReport:
+    kind: ReportKind
+    status: ReportStatus
+    total: Decimal
+    submitted_at: datetime | None
+
+
 @dataclass
 class Facts:
     """One agreement's records as they stood on the checked date."""
 
-    agreement: Agreement
-    election: Election
+    terms: Terms
     payments: list[tuple[int, Decimal, date]] = field(default_factory=list)
     refunded: Decimal = ZERO
-    reports: list[UsageReport] = field(default_factory=list)
+    reports: list[SubmittedReport] = field(default_factory=list)
     over_lines: list[tuple[str, str, Decimal, Decimal]] = field(default_factory=list)
     amendments: list[tuple[date, Decimal]] = field(default_factory=list)
 
     def amount_on(self, day: date) -> Decimal:
         """The agreement's amount as it stood on ``day``: a later adendum does not move an earlier due."""
-        amount = self.agreement.original_amount
+        amount = self.terms.original_amount
         for signed_on, new_amount in sorted(self.amendments):
             if signed_on <= day:
                 amount = new_amount
@@ -97,12 +133,12 @@ def _end_of(day: date) -> datetime:
 
 async def _facts(session: AsyncSession, filters: list[Any], as_of: date) -> list[Facts]:
     rows = await session.execute(
-        sa.select(Agreement, Election)
+        sa.select(*TERMS_COLUMNS)
         .join(Election, col(Election.id) == col(Agreement.election_id))
         .where(*filters, col(Agreement.signed_on) <= as_of)
         .order_by(col(Agreement.id))
     )
-    facts = {agreement.id: Facts(agreement, election) for agreement, election in rows}
+    facts = {row.id: Facts(Terms(**row._mapping)) for row in rows}
     ids = list(facts)
     if not ids:
         return []
@@ -158,14 +194,20 @@ async def _load_refunds(session: AsyncSession, facts: dict[Any, Facts], ids: lis
 
 async def _load_reports(session: AsyncSession, facts: dict[Any, Facts], ids: list[Any], as_of: date) -> None:
     reports = await session.execute(
-        sa.select(UsageReport).where(
+        sa.select(
+            col(UsageReport.agreement_id),
+            col(UsageReport.kind),
+            col(UsageReport.status),
+            col(UsageReport.total),
+            col(UsageReport.submitted_at),
+        ).where(
             col(UsageReport.agreement_id) == _any_of(ids),
             col(UsageReport.submitted_at).is_not(None),
             col(UsageReport.submitted_at) <= _end_of(as_of),
         )
     )
-    for report in reports.scalars():
-        facts[report.agreement_id].reports.append(report)
+    for agreement_id, kind, status, total, submitted_at in reports:
+        facts[agreement_id].reports.append(SubmittedReport(kind, status, total, submitted_at))
 
 
 async def _load_budget_overruns(session: AsyncSession, facts: dict[Any, Facts], ids: list[Any], as_of: date) -> None:
@@ -203,8 +245,7 @@ async def _load_budget_overruns(session: AsyncSession, facts: dict[Any, Facts], 
 
 
 def _finding(facts: Facts, rule: Rule, due_on: date | None, regulation: str, **details: Any) -> Finding:
-    agreement = facts.agreement
-    assert agreement.id is not None
+    agreement = facts.terms
     return Finding(
         rule=rule,
         severity=SEVERITY[rule],
@@ -219,7 +260,7 @@ def _finding(facts: Facts, rule: Rule, due_on: date | None, regulation: str, **d
 
 
 def _tranche_rules(facts: Facts, settings: Settings, as_of: date) -> Iterator[Finding]:
-    agreement = facts.agreement
+    agreement = facts.terms
     staged = agreement.scheme == Scheme.staged
     days = settings.tranche1_working_days if staged else settings.lump_sum_working_days
     first_due = add_working_days(agreement.signed_on, days)
@@ -254,7 +295,7 @@ def _tranche_rules(facts: Facts, settings: Settings, as_of: date) -> Iterator[Fi
             share=f"{paid / amount:.4f}",
         )
     if staged:
-        second_due = add_months(facts.election.voting_day, -settings.tranche2_months_before_voting)
+        second_due = add_months(facts.terms.voting_day, -settings.tranche2_months_before_voting)
         owed = facts.amount_on(second_due)
         paid_by_due = facts.paid_until(second_due)
         if as_of > second_due and paid_by_due < owed:
@@ -266,7 +307,7 @@ def _tranche_rules(facts: Facts, settings: Settings, as_of: date) -> Iterator[Fi
                 tranche=2,
                 amount=owed,
                 paid_by_due=paid_by_due,
-                voting_day=facts.election.voting_day,
+                voting_day=facts.terms.voting_day,
             )
 
 
@@ -282,7 +323,7 @@ def _closing_rules(facts: Facts, settings: Settings, as_of: date) -> Iterator[Fi
             unspent=facts.disbursed - facts.spent_reported(),
             difference=held,
         )
-    proposed = facts.election.winner_proposed_on
+    proposed = facts.terms.winner_proposed_on
     if proposed is None:
         return
     due = add_months(proposed, settings.report_months_after_winner)
