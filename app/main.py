@@ -1,6 +1,7 @@
 """The application factory."""
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,7 +16,7 @@ from app.core.embedded import start_embedded
 from app.core.errors import install_error_handlers
 from app.core.idempotency import IdempotentReplay, replay_response
 from app.core.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from app.core.observability import configure_logging
+from app.core.observability import configure_logging, flush_logs
 from app.core.observability import router as metrics_router
 from app.core.openapi import install_problem_openapi
 from app.core.reads import create_read_pool
@@ -36,6 +37,9 @@ agreements (NPHD), disbursements, spending reports and refunds, each traceable t
   `Accept-Language: id` for Indonesian.
 * Writes need `Authorization: Bearer <api key>`; public reads need no key.
 """
+
+
+log = logging.getLogger("hibah.app")
 
 
 def resolve_database_url(settings: Settings) -> str:
@@ -67,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await app.state.read_pool.close()
             await engine.dispose()
+            log.info("stopped")
+            flush_logs()
 
     app = FastAPI(
         title="Hibah",

@@ -34,9 +34,9 @@ def workdir() -> Iterator[Path]:
     subprocess.run(["rm", "-rf", str(directory)], check=False)
 
 
-def _env() -> dict[str, str]:
+def _env(log_level: str = "warning") -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
-    env["HIBAH_LOG_LEVEL"] = "warning"
+    env["HIBAH_LOG_LEVEL"] = log_level
     return env
 
 
@@ -46,11 +46,11 @@ def _hibah(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _serve(workdir: Path, port: int, *extra: str) -> subprocess.Popen[str]:
+def _serve(workdir: Path, port: int, *extra: str, log_level: str = "warning") -> subprocess.Popen[str]:
     process = subprocess.Popen(
         [*HIBAH, "serve", "--demo", "--port", str(port), *extra],
         cwd=workdir,
-        env=_env(),
+        env=_env(log_level),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -216,9 +216,10 @@ def _listeners(process: subprocess.Popen[str], port: int) -> list[psutil.Process
 
 
 def test_serve_workers_each_listen_and_stop_together(workdir: Path) -> None:
-    """`serve --workers 2`: a socket per worker (SO_REUSEPORT), so a burst of connections reaches both."""
+    """`serve --workers 2`: a socket per worker (SO_REUSEPORT), so a burst of connections reaches both;
+    on SIGTERM both stop, and what they logged up to the end reaches the output."""
     port = _free_port()
-    server = _serve(workdir, port, "--workers", "2")
+    server = _serve(workdir, port, "--workers", "2", log_level="info")
     try:
         deadline = time.monotonic() + 60
         while len(workers := _listeners(server, port)) < 2 and time.monotonic() < deadline:
@@ -243,3 +244,7 @@ def test_serve_workers_each_listen_and_stop_together(workdir: Path) -> None:
         _stop(server)
     assert all(not worker.is_running() for worker in workers)
     assert not _embedded_postgres_running(workdir), "the embedded PostgreSQL outlived serve"
+    assert server.stdout is not None
+    output = server.stdout.read()
+    assert output.count("GET /api/v1/regions/35.74 200") == 16, "an access-log line per request"
+    assert output.count('"message": "stopped"') == 2, "each worker's last line, written before uvicorn's SIGTERM"

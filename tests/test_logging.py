@@ -2,9 +2,14 @@
 
 import io
 import logging
+import os
 import threading
 import time
+from pathlib import Path
 
+import pytest
+
+from app.core import observability
 from app.core.observability import BatchedStreamHandler, JsonLineFormatter
 
 
@@ -68,3 +73,75 @@ def test_errors_are_written_without_waiting_for_the_interval() -> None:
         time.sleep(0.01)
     assert "database unreachable" in stream.getvalue()
     handler.close()
+
+
+class FailingOnceStream(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 1
+
+    def write(self, text: str) -> int:
+        if self.failures:
+            self.failures -= 1
+            raise BrokenPipeError("the log collector restarted")
+        return super().write(text)
+
+
+def test_a_failed_write_is_reported_and_the_writer_goes_on(capfd: pytest.CaptureFixture[str]) -> None:
+    stream = FailingOnceStream()
+    handler = BatchedStreamHandler(stream, interval=0.01)
+    logger = logger_with(handler, "broken")
+    logger.info("lost with the broken write")
+    deadline = time.monotonic() + 5
+    while stream.failures and time.monotonic() < deadline:
+        time.sleep(0.01)
+    logger.info("written after it")
+    handler.close()
+    assert handler.writer.is_alive() is False
+    assert stream.getvalue().splitlines() == ["written after it"]
+    assert "log lines lost, the log stream failed: BrokenPipeError" in capfd.readouterr().err
+
+
+def test_lines_past_the_cap_are_counted_not_kept() -> None:
+    stream = BlockingStream()
+    handler = BatchedStreamHandler(stream, interval=0.01, max_pending=10)
+    logger = logger_with(handler, "cap")
+    logger.info("first")
+    assert stream.entered.wait(5)
+    for number in range(25):
+        logger.info("while stuck %s", number)
+    assert len(handler.lines) == 10
+    stream.release.set()
+    handler.close()
+    lines = stream.getvalue().splitlines()
+    assert lines[:11] == ["first", *(f"while stuck {number}" for number in range(10))]
+    assert lines[11] == "hibah: 15 log lines dropped while the log stream was stuck"
+
+
+def test_a_line_logged_after_close_is_still_written() -> None:
+    stream = io.StringIO()
+    handler = BatchedStreamHandler(stream)
+    logger = logger_with(handler, "closed")
+    handler.close()
+    logger.info("late")
+    assert stream.getvalue() == "late\n"
+
+
+def test_a_forked_child_writes_its_own_lines(tmp_path: Path) -> None:
+    target = tmp_path / "child.log"
+    with target.open("w") as stream:
+        handler = BatchedStreamHandler(stream, interval=0.01)
+        logger = logger_with(handler, "fork")
+        observability._handler, previous = handler, observability._handler
+        try:
+            pid = os.fork()
+            if pid == 0:  # the child: its writer thread was restarted by the fork hook
+                logger.info("from the child")
+                time.sleep(0.3)
+                os._exit(0 if handler.writer.is_alive() else 1)
+            _, status = os.waitpid(pid, 0)
+        finally:
+            observability._handler = previous
+            handler.close()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert "from the child" in target.read_text()

@@ -176,7 +176,13 @@ def test_exports_csv_and_xlsx(client: httpx.Client, history: Grant, make_key: Ke
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff"))))
     assert [(row["tranche"], row["amount"]) for row in rows] == [("1", "1300000000.00"), ("2", "21816413980.00")]
-    for name, params in (("agreements", {}), ("disbursements", {}), ("findings", {"as_of": "2025-06-01"})):
+    refund = {"amount": "1000000", "returned_on": "2025-01-10", "sts_number": "STS-1", "note": '=sisa; "kas"'}
+    refunded = client.post(
+        f"/agreements/{history.agreement_id}/refunds", json=refund, headers=money_headers(history.finance)
+    )
+    assert refunded.status_code == 201, refunded.text
+    datasets = ("agreements", "disbursements", "refunds")
+    for name, params in (*((name, {}) for name in datasets), ("findings", {"as_of": "2025-06-01"})):
         workbook = client.get(f"/exports/{name}.xlsx", params=params)
         assert workbook.status_code == 200
         assert workbook.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -317,3 +323,8 @@ def test_csv_export_written_by_copy_reads_back_exactly(
         )
         assert row["payee"] == (item["payee"] or "")
         assert row["report_status"] == "draft"
+    workbook = client.get(
+        "/exports/usage-items.xlsx", params={"province": "35", "category": "logistik"}, headers=auditor
+    )
+    as_csv = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
+    assert xlsx_as_text(workbook.content) == as_csv, "the XLSX holds exactly what the CSV holds"

@@ -1,7 +1,10 @@
 """Structured JSON logs that carry the request id, and Prometheus metrics of requests and the pool."""
 
+import contextlib
 import json
 import logging
+import os
+import sys
 import threading
 from collections import deque
 from contextvars import ContextVar
@@ -62,29 +65,44 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class BatchedStreamHandler(logging.StreamHandler[TextIO]):
     """Formats on the caller's thread and leaves whole lines to a writer thread that wakes every 50 ms.
 
     The event loop never blocks on the stream. A queue handler with a listener thread did the same, but woke
     that thread for every record: under load, each access-log line cost ~70 µs of a request's CPU in thread
     hand-offs, where formatting it costs ~10 (docs/performance.md). Warnings and errors wake it at once.
+    A stream that fails is reported and retried with the next batch; a stream that stays stuck costs lines
+    past ``max_pending`` (counted and reported), never the process's memory.
     """
 
-    def __init__(self, stream: TextIO | None = None, interval: float = 0.05) -> None:
+    def __init__(self, stream: TextIO | None = None, interval: float = 0.05, max_pending: int = 100_000) -> None:
         super().__init__(stream)
         self.lines: deque[str] = deque()
         self.interval = interval
+        self.max_pending = max_pending
+        self.dropped = 0
         self.wake = threading.Event()
         self.write_lock = threading.Lock()
         self.stopping = False
+        self._start_writer()
+
+    def _start_writer(self) -> None:
         self.writer = threading.Thread(target=self._write_until_closed, name="hibah-log-writer", daemon=True)
         self.writer.start()
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.lines.append(self.format(record))
+            line = self.format(record)
         except Exception:  # noqa: BLE001 - logging must never break the request that logs
             self.handleError(record)
+            return
+        if self.stopping:  # closed: nothing will drain the queue any more
+            self._write_now([line])
+            return
+        if len(self.lines) >= self.max_pending:
+            self.dropped += 1
+            return
+        self.lines.append(line)
         if record.levelno >= logging.WARNING:
             self.wake.set()
 
@@ -97,39 +115,89 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def flush(self) -> None:
         # Not under the handler's own lock, which every emit takes: a stream that blocks stalls only this.
         with self.write_lock:
-            batch = [self.lines.popleft() for _ in range(len(self.lines))]
-            if batch:
-                self.stream.write(self.terminator.join(batch) + self.terminator)
+            self._write(self._take())
+
+    def _take(self) -> list[str]:
+        batch = [self.lines.popleft() for _ in range(len(self.lines))]
+        if self.dropped:
+            batch.append(f"hibah: {self.dropped} log lines dropped while the log stream was stuck")
+            self.dropped = 0
+        return batch
+
+    def _write_now(self, lines: list[str]) -> None:
+        with self.write_lock:
+            self._write(lines)
+
+    def _write(self, lines: list[str]) -> None:
+        if not lines:  # nothing to say: leave the stream alone (at exit it may be closed already)
+            return
+        try:
+            self.stream.write(self.terminator.join(lines) + self.terminator)
             self.stream.flush()
+        except Exception as exc:  # noqa: BLE001 - a broken stream must not end the writer thread
+            _report_failed_write(exc, len(lines))
 
     def close(self) -> None:
         self.stopping = True
         self.wake.set()
         if self.writer is not threading.current_thread():
             self.writer.join(timeout=5)
-        self.flush()
+        # Still writing after 5 s: the stream is stuck, and waiting for it would hang the exit.
+        if self.write_lock.acquire(timeout=0 if self.writer.is_alive() else 5):
+            try:
+                self._write(self._take())
+            finally:
+                self.write_lock.release()
         super().close()
+
+    def restart_after_fork(self) -> None:
+        """Threads do not survive ``fork``: the child starts its own writer for what it logs."""
+        self.lines.clear()
+        self.write_lock = threading.Lock()
+        if not self.stopping:
+            self._start_writer()
+
+
+def _report_failed_write(exc: Exception, lines: int) -> None:
+    with contextlib.suppress(Exception):  # the last resort; if it fails too, there is nowhere left to say so
+        assert sys.__stderr__ is not None
+        sys.__stderr__.write(f"hibah: {lines} log lines lost, the log stream failed: {exc!r}\n")
 
 
 _handler: BatchedStreamHandler | None = None
 
 
 def configure_logging(level: str, log_format: str) -> None:
-    global _handler  # noqa: PLW0603 - one writer thread per process
-    if _handler is not None:
-        _handler.close()
-    _handler = BatchedStreamHandler()
+    global _handler  # one writer thread per process
+    handler = BatchedStreamHandler()
     if log_format == "json":
-        _handler.setFormatter(JsonLineFormatter())
+        handler.setFormatter(JsonLineFormatter())
     else:
-        _handler.setFormatter(
+        handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s request_id=%(request_id)s")
         )
-    _handler.addFilter(RequestIdFilter())
+    handler.addFilter(RequestIdFilter())
     root = logging.getLogger("hibah")
-    root.handlers[:] = [_handler]
+    root.handlers[:] = [handler]  # the new one first: no line falls between the two
     root.setLevel(level.upper())
     root.propagate = False
+    previous, _handler = _handler, handler
+    if previous is not None:
+        previous.close()
+
+
+def flush_logs() -> None:
+    """Write what is queued now: uvicorn ends a process with the SIGTERM it caught, so no exit hook runs."""
+    if _handler is not None:
+        _handler.flush()
+
+
+def _after_fork_in_child() -> None:
+    if _handler is not None:
+        _handler.restart_after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 router = APIRouter(tags=["health"])

@@ -121,7 +121,7 @@ class Facts:
         return any(r.kind == ReportKind.final and r.status == ReportStatus.accepted for r in self.reports)
 
 
-def _any_of(ids: list[Any]) -> Any:
+def _any_of(ids: list[int]) -> Any:
     """``= ANY($1)`` with the ids as one array: an expanding ``IN`` sends 2,000+ parameters nationally, and
     every other count of them is another statement to prepare."""
     return sa.any_(sa.bindparam(None, ids, type_=ARRAY(sa.BigInteger)))
@@ -150,7 +150,7 @@ async def _facts(session: AsyncSession, filters: list[Any], as_of: date) -> list
     return list(facts.values())
 
 
-async def _load_amendments(session: AsyncSession, facts: dict[Any, Facts], ids: list[Any], as_of: date) -> None:
+async def _load_amendments(session: AsyncSession, facts: dict[int, Facts], ids: list[int], as_of: date) -> None:
     amendments = await session.execute(
         sa.select(col(Amendment.agreement_id), col(Amendment.signed_on), col(Amendment.new_amount)).where(
             col(Amendment.agreement_id) == _any_of(ids), col(Amendment.signed_on) <= as_of
@@ -160,7 +160,7 @@ async def _load_amendments(session: AsyncSession, facts: dict[Any, Facts], ids: 
         facts[agreement_id].amendments.append((signed_on, new_amount))
 
 
-async def _load_payments(session: AsyncSession, facts: dict[Any, Facts], ids: list[Any], as_of: date) -> None:
+async def _load_payments(session: AsyncSession, facts: dict[int, Facts], ids: list[int], as_of: date) -> None:
     reversed_by = (
         sa.select(col(DisbursementReversal.disbursement_id))
         .where(col(DisbursementReversal.reversed_on) <= as_of)
@@ -182,7 +182,7 @@ async def _load_payments(session: AsyncSession, facts: dict[Any, Facts], ids: li
         facts[agreement_id].payments.append((tranche, amount, paid_on))
 
 
-async def _load_refunds(session: AsyncSession, facts: dict[Any, Facts], ids: list[Any], as_of: date) -> None:
+async def _load_refunds(session: AsyncSession, facts: dict[int, Facts], ids: list[int], as_of: date) -> None:
     refunds = await session.execute(
         sa.select(col(Refund.agreement_id), sa.func.sum(col(Refund.amount)))
         .where(col(Refund.agreement_id) == _any_of(ids), col(Refund.returned_on) <= as_of)
@@ -192,7 +192,7 @@ async def _load_refunds(session: AsyncSession, facts: dict[Any, Facts], ids: lis
         facts[agreement_id].refunded = total
 
 
-async def _load_reports(session: AsyncSession, facts: dict[Any, Facts], ids: list[Any], as_of: date) -> None:
+async def _load_reports(session: AsyncSession, facts: dict[int, Facts], ids: list[int], as_of: date) -> None:
     reports = await session.execute(
         sa.select(
             col(UsageReport.agreement_id),
@@ -210,7 +210,7 @@ async def _load_reports(session: AsyncSession, facts: dict[Any, Facts], ids: lis
         facts[agreement_id].reports.append(SubmittedReport(kind, status, total, submitted_at))
 
 
-async def _load_budget_overruns(session: AsyncSession, facts: dict[Any, Facts], ids: list[Any], as_of: date) -> None:
+async def _load_budget_overruns(session: AsyncSession, facts: dict[int, Facts], ids: list[int], as_of: date) -> None:
     # From the breakdown fixed at each submission: a few rows per report, not every item.
     spent = (
         sa.select(

@@ -72,6 +72,11 @@ def _string_cell(reference: str, text: str) -> str:
     return f'<c r="{reference}" t="inlineStr"><is><t{space}>{body}</t></is></c>'
 
 
+def _exact_in_excel(amount: Decimal) -> bool:
+    """Finite, and no more significant digits than Excel's doubles keep (trailing zeros are not significant)."""
+    return amount.is_finite() and len(amount.normalize().as_tuple().digits) <= EXACT_DIGITS
+
+
 def row_xml(number: int, letters: Sequence[str], values: Sequence[Any]) -> str:
     """One ``<row>``: integers as numbers, money (``Decimal``) as a number shown with two decimals, any other
     value as its text, ``None`` and ``""`` as no cell at all."""
@@ -81,7 +86,7 @@ def row_xml(number: int, letters: Sequence[str], values: Sequence[Any]) -> str:
             continue
         if type(value) is int:
             cells.append(f'<c r="{letter}{number}"><v>{value}</v></c>')
-        elif isinstance(value, Decimal) and len(value.as_tuple().digits) <= EXACT_DIGITS:
+        elif isinstance(value, Decimal) and _exact_in_excel(value):
             cells.append(f'<c r="{letter}{number}" s="{MONEY_STYLE}"><v>{value:f}</v></c>')
         elif isinstance(value, Decimal):
             cells.append(_string_cell(f"{letter}{number}", f"{value:.2f}"))
@@ -99,7 +104,7 @@ class _Drain(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data: Any) -> int:
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
         self.pending += data
         return len(data)
 
