@@ -19,24 +19,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from app.oversight.exports import BATCH, cell, spreadsheet_cell
+from app.oversight.exports import BATCH, USAGE_ITEM_HEADER, cell, spreadsheet_cell
 from app.oversight.xlsx import StreamedWorkbook
 
-HEADER = (
-    "id",
-    "report_id",
-    "agreement_id",
-    "region_code",
-    "report_status",
-    "spent_on",
-    "category",
-    "stage",
-    "description",
-    "amount",
-    "payee",
-    "document_number",
-    "evidence_sha256",
-)
 EVIDENCE = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
 
@@ -62,7 +47,7 @@ def usage_rows(count: int) -> list[list[Any]]:
 
 
 def streamed(rows: Sequence[Sequence[Any]]) -> int:
-    workbook = StreamedWorkbook("usage-items", HEADER)
+    workbook = StreamedWorkbook("usage-items", USAGE_ITEM_HEADER)
     size = 0
     for start in range(0, len(rows), BATCH):
         size += len(workbook.write([[spreadsheet_cell(value) for value in row] for row in rows[start : start + BATCH]]))
@@ -83,7 +68,7 @@ def with_xlsxwriter(rows: Sequence[Sequence[Any]]) -> int:
         }
         workbook = xlsxwriter.Workbook(path, options)
         sheet = workbook.add_worksheet("usage-items")
-        sheet.write_row(0, 0, HEADER)
+        sheet.write_row(0, 0, USAGE_ITEM_HEADER)
         for number, row in enumerate(rows, start=1):
             sheet.write_row(number, 0, [cell(value) for value in row])
         workbook.close()

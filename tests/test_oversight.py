@@ -38,6 +38,17 @@ def _as_csv_field(value: object) -> str:
     return str(value)
 
 
+def open_interim_report(
+    client: httpx.Client, agreement_id: int, recipient: dict[str, str], period_start: str = "2023-12-04"
+) -> dict[str, Any]:
+    """A draft interim report through 2024, as the recipient opens it."""
+    body = {"kind": "interim", "title": "Tahap I", "period_start": period_start, "period_end": "2024-12-31"}
+    report: dict[str, Any] = client.post(
+        f"/agreements/{agreement_id}/usage-reports", json=body, headers=recipient
+    ).json()
+    return report
+
+
 def findings(client: httpx.Client, **params: str) -> list[dict[str, Any]]:
     response = client.get("/compliance/findings", params=params)
     assert response.status_code == 200, response.text
@@ -120,11 +131,7 @@ def test_over_budget_line(
     polres_grant = Grant(created["id"], election_id, polres["id"], grant.finance, admin)
     pay(client, polres_grant, "1000000", "2024-01-20", 1, "SP2D-P")
     recipient = make_key("recipient", recipient_id=polres["id"])
-    report = client.post(
-        f"/agreements/{created['id']}/usage-reports",
-        json={"kind": "interim", "title": "Tahap I", "period_start": "2024-01-15", "period_end": "2024-12-31"},
-        headers=recipient,
-    ).json()
+    report = open_interim_report(client, created["id"], recipient, period_start="2024-01-15")
     items = [
         {
             "spent_on": "2024-11-20",
@@ -198,11 +205,7 @@ def test_usage_item_export_withholds_payees_from_the_public(
     client: httpx.Client, history: Grant, make_key: KeyMaker
 ) -> None:
     recipient = make_key("recipient", recipient_id=history.recipient_id)
-    report = client.post(
-        f"/agreements/{history.agreement_id}/usage-reports",
-        json={"kind": "interim", "title": "Tahap I", "period_start": "2023-12-04", "period_end": "2024-12-31"},
-        headers=recipient,
-    ).json()
+    report = open_interim_report(client, history.agreement_id, recipient)
     item = {
         "spent_on": "2024-11-27",
         "category": "honorarium_adhoc",
@@ -231,11 +234,7 @@ def test_metrics(server_address: str, client: httpx.Client) -> None:
 
 def test_exports_do_not_turn_text_into_formulas(client: httpx.Client, history: Grant, make_key: KeyMaker) -> None:
     recipient = make_key("recipient", recipient_id=history.recipient_id)
-    report = client.post(
-        f"/agreements/{history.agreement_id}/usage-reports",
-        json={"kind": "interim", "title": "Tahap I", "period_start": "2023-12-04", "period_end": "2024-12-31"},
-        headers=recipient,
-    ).json()
+    report = open_interim_report(client, history.agreement_id, recipient)
     item = {
         "spent_on": "2024-11-27",
         "category": "logistik",
@@ -252,11 +251,7 @@ def test_recipients_export_only_their_own_drafts(
     client: httpx.Client, history: Grant, make_key: KeyMaker, admin: dict[str, str]
 ) -> None:
     recipient = make_key("recipient", recipient_id=history.recipient_id)
-    report = client.post(
-        f"/agreements/{history.agreement_id}/usage-reports",
-        json={"kind": "interim", "title": "Tahap I", "period_start": "2023-12-04", "period_end": "2024-12-31"},
-        headers=recipient,
-    ).json()
+    report = open_interim_report(client, history.agreement_id, recipient)
     item = {
         "spent_on": "2024-11-27",
         "category": "logistik",
@@ -280,11 +275,7 @@ def test_csv_export_written_by_copy_reads_back_exactly(
     """The CSV comes from PostgreSQL's COPY: every value must read back as the API gives it, as cell() wrote it."""
     recipient = make_key("recipient", recipient_id=history.recipient_id)
     auditor = make_key("auditor")
-    report = client.post(
-        f"/agreements/{history.agreement_id}/usage-reports",
-        json={"kind": "interim", "title": "Tahap I", "period_start": "2023-12-04", "period_end": "2024-12-31"},
-        headers=recipient,
-    ).json()
+    report = open_interim_report(client, history.agreement_id, recipient)
     texts = [
         'Kotak suara, "tersegel"',
         "Sewa tenda\nTPS 001",

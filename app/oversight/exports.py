@@ -151,6 +151,23 @@ def refunds_export(filters: list[Any]) -> Export:
     return Export(header, statement)
 
 
+USAGE_ITEM_HEADER = (
+    "id",
+    "report_id",
+    "agreement_id",
+    "region_code",
+    "report_status",
+    "spent_on",
+    "category",
+    "stage",
+    "description",
+    "amount",
+    "payee",
+    "document_number",
+    "evidence_sha256",
+)
+
+
 def usage_items_export(filters: list[Any], item_filters: list[Any], actor: Actor) -> Export:
     withheld = sa.null()
     statement = (
@@ -181,22 +198,7 @@ def usage_items_export(filters: list[Any], item_filters: list[Any], actor: Actor
         statement = statement.where(
             sa.or_(col(UsageReport.status).in_(COUNTED_STATUSES), col(Agreement.recipient_id) == actor.recipient_id)
         )
-    header = [
-        "id",
-        "report_id",
-        "agreement_id",
-        "region_code",
-        "report_status",
-        "spent_on",
-        "category",
-        "stage",
-        "description",
-        "amount",
-        "payee",
-        "document_number",
-        "evidence_sha256",
-    ]
-    return Export(header, statement)
+    return Export(USAGE_ITEM_HEADER, statement)
 
 
 async def _rows(sessions: async_sessionmaker[AsyncSession], statement: Any) -> AsyncIterator[Sequence[Any]]:
