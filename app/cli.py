@@ -14,23 +14,22 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import serving
 from app.access import service as access
 from app.access.schemas import KeyCreate
 from app.core.actor import OPERATOR, Role
 from app.core.config import get_settings
-from app.core.db import create_engine_for, make_sessionmaker, transaction
+from app.core.db import Transaction, create_engine_for, make_sessionmaker, transaction
 from app.core.errors import DomainError
 from app.core.migrate import upgrade_to_head
 from app.core.pagination import PageRequest
-from app.demo import load_demo
-from app.generate import generate, plan_regions
+from app.datasets.demo import load_demo
+from app.datasets.national import generate, plan_regions
 from app.main import resolve_database_url
-from app.reference import service as reference
+from app.reference import importer as regions
 from app.reports.importer import ImportFormat, ImportOutcome, import_items
-from app.reports.models import UsageReport
+from app.reports.schemas import ReportOut
 
 app = typer.Typer(
     help="Hibah: Pilkada grant-fund accountability API.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -60,12 +59,12 @@ def database_url() -> str:
     return url
 
 
-def run_in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+def run_in_transaction(work: Callable[[Transaction], Awaitable[T]]) -> T:
     async def main() -> T:
         engine = create_engine_for(database_url(), get_settings())
         try:
-            async with transaction(make_sessionmaker(engine)) as session:
-                return await work(session)
+            async with transaction(make_sessionmaker(engine)) as tx:
+                return await work(tx)
         finally:
             await engine.dispose()
 
@@ -124,7 +123,7 @@ def keys_create(
 ) -> None:
     """Create a key; the secret is printed alone on the last line, and only its hash is stored."""
     data = KeyCreate(name=name, role=role, recipient_id=recipient_id, region_code=region_code)
-    key, secret = run_in_transaction(lambda session: access.create_key(session, OPERATOR, data))
+    key, secret = run_in_transaction(lambda tx: access.create_key(tx, OPERATOR, data))
     err.print(f"created key {key.id} ({key.role.value}) for {key.name}; store it now, it is not shown again:")
     typer.echo(secret)
 
@@ -133,11 +132,11 @@ def keys_create(
 def keys_list() -> None:
     """List every key (never the secrets)."""
 
-    async def all_keys(session: AsyncSession) -> list[str]:
+    async def all_keys(tx: Transaction) -> list[str]:
         lines = []
         after = None
         while True:
-            page = await access.list_keys(session, PageRequest(limit=500, after=after))
+            page = await access.list_keys(tx, PageRequest(limit=500, after=after))
             for key in page.data:
                 state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
                 scope = f" recipient={key.recipient_id}" if key.recipient_id else ""
@@ -156,7 +155,7 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[int, typer.Argument(help="The key's id (see `hibah keys list`).")]) -> None:
     """Revoke a key at once."""
-    run_in_transaction(lambda session: access.revoke_key(session, OPERATOR, key_id))
+    run_in_transaction(lambda tx: access.revoke_key(tx, OPERATOR, key_id))
     typer.echo(f"revoked key {key_id}")
 
 
@@ -171,7 +170,7 @@ def regions_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fa
             chunks.append(chunk)
             progress.advance(reading, len(chunk))
         progress.add_task("validating and importing", total=None)
-        result = run_in_transaction(lambda session: reference.import_regions(session, OPERATOR, b"".join(chunks)))
+        result = run_in_transaction(lambda tx: regions.import_regions(tx, OPERATOR, b"".join(chunks)))
     typer.echo(f"imported {result.created} new and {result.updated} changed regions")
 
 
@@ -225,9 +224,9 @@ def items_import(
                 while chunk := handle.read(1024 * 1024):
                     yield chunk
 
-        def work(session: AsyncSession) -> Awaitable[tuple[ImportOutcome, UsageReport]]:
+        def work(tx: Transaction) -> Awaitable[tuple[ImportOutcome, ReportOut]]:
             return import_items(
-                session,
+                tx,
                 OPERATOR,
                 report_id,
                 chunks=chunks(),
@@ -274,7 +273,7 @@ def main() -> None:
     except (asyncpg.UndefinedFunctionError, asyncpg.UndefinedTableError):
         err.print("error: the database schema is behind: run `hibah migrate` first", style="red")
         sys.exit(1)
-    except asyncpg.PostgresError as exc:  # statements sent to the driver directly (app/core/driver.py)
+    except asyncpg.PostgresError as exc:  # statements sent on the driver connection (app/core/db.py)
         err.print(f"error: the database refused: {str(exc).splitlines()[0]}", style="red", highlight=False)
         sys.exit(1)
     except (ConnectionError, socket.gaierror, TimeoutError) as exc:

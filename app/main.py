@@ -22,6 +22,7 @@ from app.core.openapi import install_problem_openapi
 from app.core.reads import create_read_pool
 from app.grants.router import router as grants_router
 from app.health.router import router as health_router
+from app.ledger.router import router as ledger_router
 from app.oversight.router import router as oversight_router
 from app.reference.router import router as reference_router
 from app.reports.router import router as reports_router
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = resolve_database_url(settings)
         engine = create_engine_for(url, settings)
+        app.state.settings = settings
         app.state.engine = engine
         app.state.sessions = make_sessionmaker(engine)
         app.state.read_pool = await create_read_pool(url, settings)
@@ -86,10 +88,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RequestIdMiddleware)
 
-    # Routes are matched in order, one by one: the ledger's (positions, payments) and the reports' come first,
-    # as the busiest. No two routers share a path, so the order changes nothing else. Each is included in the
-    # app directly: a router nested in another is one more level FastAPI walks on every request.
-    for router in (grants_router, reports_router, reference_router, access_router, oversight_router, audit_router):
+    # Routes are matched in order, one by one: the ledger's (payments), the grants' (positions) and the reports'
+    # come first, as the busiest. No two routers share a path, so the order changes nothing else. Each is
+    # included in the app directly: a router nested in another is one more level FastAPI walks on every request.
+    routers = (ledger_router, grants_router, reports_router, reference_router, access_router, oversight_router)
+    for router in (*routers, audit_router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health_router)
     app.include_router(metrics_router)

@@ -3,9 +3,10 @@
 from app.core.audit import AuditEvent
 from app.core.auth import ApiKey
 from app.core.idempotency import IdempotencyRecord
-from app.grants.models import Agreement, Amendment, BudgetLine, Disbursement, DisbursementReversal, Refund
+from app.grants.models import Agreement, Amendment, BudgetLine
+from app.ledger.models import Disbursement, DisbursementReversal, Refund
 from app.reference.models import CategoryCode, Election, Recipient, Region, StageCode
-from app.reports.models import UsageItem, UsageReport
+from app.reports.models import UsageItem, UsageReport, UsageReportSpend
 
 __all__ = [
     "Agreement",
@@ -24,4 +25,5 @@ __all__ = [
     "StageCode",
     "UsageItem",
     "UsageReport",
+    "UsageReportSpend",
 ]

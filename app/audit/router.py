@@ -3,17 +3,17 @@
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from app.audit import service
 from app.audit.schemas import AuditEventOut, Verification
 from app.core.auth import AuditorActor
-from app.core.deps import Session
-from app.core.http import PROBLEMS
+from app.core.deps import Tx
+from app.core.http import domain_router
 from app.core.pagination import Page, PageRequest, convert_page, page_request
 from app.core.types import DB_ID_MAX, NO_NUL
 
-router = APIRouter(tags=["audit"], responses=PROBLEMS)
+router = domain_router("audit")
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 12, 31, tzinfo=UTC)
 Filter = Annotated[str | None, Query(max_length=128, pattern=NO_NUL)]
@@ -21,7 +21,7 @@ Filter = Annotated[str | None, Query(max_length=128, pattern=NO_NUL)]
 
 @router.get("/audit/events", response_model=Page[AuditEventOut])
 async def list_events(
-    session: Session,
+    tx: Tx,
     actor: AuditorActor,
     paging: Annotated[PageRequest, Depends(page_request)],
     entity: Filter = None,
@@ -32,7 +32,7 @@ async def list_events(
     until: Annotated[datetime | None, Query(ge=EARLIEST, le=LATEST)] = None,
 ) -> Page[AuditEventOut]:
     page = await service.list_events(
-        session,
+        tx,
         paging,
         entity=entity,
         entity_id=entity_id,
@@ -47,7 +47,10 @@ async def list_events(
 @router.get(
     "/audit/verify",
     response_model=Verification,
-    description="Recompute every event's hash and link from the first event: `first_bad_seq` names the first break.",
+    description=(
+        "Recompute every event's hash and link from the first event (`first_bad_seq` names the first break),"
+        " and every agreement's and report's running totals from their entries (`ledger.first_mismatch`)."
+    ),
 )
-async def verify(session: Session, actor: AuditorActor) -> Verification:
-    return await service.verify(session)
+async def verify(tx: Tx, actor: AuditorActor) -> Verification:
+    return await service.verify(tx)

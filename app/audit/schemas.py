@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.ledger.schemas import LedgerCheck
+
 
 class AuditEventOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -24,8 +26,12 @@ class AuditEventOut(BaseModel):
     hash: str
 
 
-class Verification(BaseModel):
-    valid: bool
+class ChainCheck(BaseModel):
+    valid: bool = Field(description="The hash chain holds (see `ledger` for the running totals).")
     events: int = Field(description="Events checked.")
     head_hash: str | None = Field(description="Hash of the last event: publish it to anchor the log.")
     first_bad_seq: int | None = Field(description="The first event whose hash or link does not hold.")
+
+
+class Verification(ChainCheck):
+    ledger: LedgerCheck = Field(description="Every agreement's and report's running totals against their entries.")

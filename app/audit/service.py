@@ -3,18 +3,19 @@
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.audit.schemas import Verification
+from app.audit.schemas import ChainCheck, Verification
 from app.core.audit import GENESIS_HASH, AuditEvent, event_digest, hashed_fields
+from app.core.db import Transaction
 from app.core.pagination import Page, PageRequest, paginate_by_id
+from app.ledger import service as ledger
 
 VERIFY_BATCH = 5000
 
 
 async def list_events(
-    session: AsyncSession,
+    tx: Transaction,
     page: PageRequest,
     *,
     entity: str | None = None,
@@ -37,7 +38,7 @@ async def list_events(
         statement = statement.where(col(AuditEvent.at) >= since)
     if until is not None:
         statement = statement.where(col(AuditEvent.at) < until)
-    return await paginate_by_id(session, statement, col(AuditEvent.seq), page)
+    return await paginate_by_id(tx.session, statement, col(AuditEvent.seq), page)
 
 
 def _holds(event: AuditEvent, expected_seq: int, prev_hash: str) -> bool:
@@ -46,7 +47,13 @@ def _holds(event: AuditEvent, expected_seq: int, prev_hash: str) -> bool:
     return event.hash == event_digest(prev_hash, hashed_fields(event.seq, event.at, event, event.request_id))
 
 
-async def verify(session: AsyncSession) -> Verification:
+async def verify(tx: Transaction) -> Verification:
+    """The hash chain walked from its first event, and every running total recomputed from its entries."""
+    chain = await verify_chain(tx)
+    return Verification(**chain.model_dump(), ledger=await ledger.reconcile(tx))
+
+
+async def verify_chain(tx: Transaction) -> ChainCheck:
     """Walk the chain from the start, in batches, recomputing every hash and link."""
     prev_hash, expected_seq, checked = GENESIS_HASH, 1, 0
     while True:
@@ -56,13 +63,13 @@ async def verify(session: AsyncSession) -> Verification:
             .order_by(col(AuditEvent.seq))
             .limit(VERIFY_BATCH)
         )
-        batch = (await session.execute(statement)).scalars().all()
+        batch = (await tx.session.execute(statement)).scalars().all()
         for event in batch:
             checked += 1
             if not _holds(event, expected_seq, prev_hash):
-                return Verification(valid=False, events=checked, head_hash=None, first_bad_seq=expected_seq)
+                return ChainCheck(valid=False, events=checked, head_hash=None, first_bad_seq=expected_seq)
             prev_hash, expected_seq = event.hash, expected_seq + 1
-        session.expunge_all()
+        tx.session.expunge_all()
         if len(batch) < VERIFY_BATCH:
             head = prev_hash if checked else None
-            return Verification(valid=True, events=checked, head_hash=head, first_bad_seq=None)
+            return ChainCheck(valid=True, events=checked, head_hash=head, first_bad_seq=None)

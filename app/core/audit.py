@@ -1,7 +1,7 @@
 """The append-only audit log: one hash chain over every write, in one total order.
 
-Services call :func:`record` as they write; the events go to the database at the end of the transaction
-and are chained during its COMMIT, under a transaction-scoped advisory lock, so the chain has one order
+Services note events on their transaction (``tx.record``) as they write; the events go to the database at
+the end of it and are chained during its COMMIT, under a transaction-scoped advisory lock, so the chain has one order
 (the commit order) even with concurrent writers while the lock is held only for the commit itself.
 """
 
@@ -12,18 +12,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from app.core.actor import Actor
-from app.core.driver import driver_connection
 from app.core.models import utcnow
 
 GENESIS_HASH = "0" * 64
-PENDING = "hibah.audit.pending"
-REQUEST_ID = "hibah.request_id"
 
 
 class AuditEvent(SQLModel, table=True):
@@ -105,27 +102,16 @@ def hashed_fields(seq: int, at: datetime, event: PendingEvent | AuditEvent, requ
     }
 
 
-def record(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    action: str,
-    entity: str,
-    entity_id: object,
-    payload: dict[str, Any],
-) -> None:
-    pending: list[PendingEvent] = session.info.setdefault(PENDING, [])
-    pending.append(
-        PendingEvent(
-            at=utcnow(),
-            actor_key_id=actor.key_id,
-            actor_role=actor.role.value if actor.role else None,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            # Round-trip through canonical JSON so the stored payload is exactly what was hashed.
-            payload=json.loads(canonical_json(payload)),
-        )
+def pending_event(actor: Actor, action: str, entity: str, entity_id: object, payload: dict[str, Any]) -> PendingEvent:
+    return PendingEvent(
+        at=utcnow(),
+        actor_key_id=actor.key_id,
+        actor_role=actor.role.value if actor.role else None,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        # Round-trip through canonical JSON so the stored payload is exactly what was hashed.
+        payload=json.loads(canonical_json(payload)),
     )
 
 
@@ -141,17 +127,15 @@ def hashed_prefix(event: PendingEvent, request_id: str | None) -> str:
 APPEND = "SELECT audit_append($1::jsonb, $2)"
 
 
-async def append_pending(session: AsyncSession) -> None:
+async def append(driver: asyncpg.Connection, pending: list[PendingEvent], request_id: str | None) -> None:
     """Hand the recorded events to the database in one statement (``audit_append``, migration 0004).
 
     They wait in ``audit_pending`` until COMMIT, when a deferred trigger takes the chain's advisory lock,
     reads the head and completes each hash: the lock is held for the commit only, never across a round
     trip to the application.
     """
-    pending: list[PendingEvent] = session.info.pop(PENDING, [])
     if not pending:
         return
-    request_id = session.info.get(REQUEST_ID)
     events = [
         {
             "at": event.at.isoformat(),
@@ -165,5 +149,4 @@ async def append_pending(session: AsyncSession) -> None:
         }
         for event in pending
     ]
-    driver = await driver_connection(session)
     await driver.execute(APPEND, canonical_json(events), request_id)

@@ -9,13 +9,19 @@ from typing import Annotated
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from app.core.actor import PUBLIC, Actor, Role
-from app.core.deps import Session
-from app.core.driver import driver_connection
-from app.core.errors import Forbidden, Unauthorized
+from app.core.db import Transaction
+from app.core.deps import Tx
+from app.core.errors import (
+    ApiKeyRequired,
+    DomainError,
+    InvalidApiKey,
+    MalformedCredentials,
+    RoleNotAllowed,
+    answers,
+)
 from app.core.models import created_at_column, enum_column
 
 KEY_PREFIX = "hibah_"
@@ -56,10 +62,9 @@ bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: B
 _FIND_KEY = "SELECT id, role, recipient_id, region_code FROM api_key WHERE key_hash = $1 AND revoked_at IS NULL"
 
 
-async def _find_key(session: AsyncSession, key: str) -> Actor | None:
-    # On the driver (app/core/driver.py): every authenticated request runs this, and it opens the transaction.
-    driver = await driver_connection(session)
-    row = await driver.fetchrow(_FIND_KEY, hash_key(key))
+async def _find_key(tx: Transaction, key: str) -> Actor | None:
+    # On the driver: every authenticated request runs this one statement (docs/architecture.md).
+    row = await tx.sql.fetchrow(_FIND_KEY, hash_key(key))
     if row is None:
         return None
     return Actor(
@@ -67,26 +72,19 @@ async def _find_key(session: AsyncSession, key: str) -> Actor | None:
     )
 
 
+@answers(MalformedCredentials, InvalidApiKey)
 async def current_actor(
     request: Request,
-    session: Session,
+    tx: Tx,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
     if request.headers.get("authorization") is None:
         return PUBLIC
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-        raise Unauthorized(
-            "Send the API key as `Authorization: Bearer <key>`.",
-            "Kirim kunci API sebagai `Authorization: Bearer <kunci>`.",
-            code="malformed_credentials",
-        )
-    actor = await _find_key(session, credentials.credentials)
+        raise MalformedCredentials()
+    actor = await _find_key(tx, credentials.credentials)
     if actor is None:
-        raise Unauthorized(
-            "The API key is unknown or revoked.",
-            "Kunci API tidak dikenal atau sudah dicabut.",
-            code="invalid_api_key",
-        )
+        raise InvalidApiKey()
     request.state.actor = actor
     return actor
 
@@ -101,21 +99,13 @@ def require(*roles: Role) -> "RoleCheck":
 @dataclass(frozen=True)
 class RoleCheck:
     roles: frozenset[Role]
+    hibah_answers: tuple[type[DomainError], ...] = (ApiKeyRequired, RoleNotAllowed)
 
     async def __call__(self, actor: CurrentActor) -> Actor:
         if actor.is_public:
-            raise Unauthorized(
-                "This operation needs an API key.",
-                "Operasi ini memerlukan kunci API.",
-                code="api_key_required",
-            )
+            raise ApiKeyRequired()
         if actor.role not in self.roles:
-            allowed = ", ".join(sorted(role.value for role in self.roles))
-            raise Forbidden(
-                f"The {actor.role} role may not do this; it needs one of: {allowed}.",
-                f"Peran {actor.role} tidak boleh melakukan ini; perlu salah satu dari: {allowed}.",
-                code="role_not_allowed",
-            )
+            raise RoleNotAllowed(str(actor.role), ", ".join(sorted(role.value for role in self.roles)))
         return actor
 
 

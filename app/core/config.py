@@ -17,8 +17,6 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 10
     log_level: str = "info"
-    page_limit_default: int = 50
-    page_limit_max: int = 500
     log_format: str = Field(default="json", pattern="^(json|text)$")
 
     # Compliance rules (Permendagri 54/2019 as amended by 41/2020); parameters, not code.

@@ -1,4 +1,4 @@
-"""The request's database session: one transaction per request, committed only when the handler succeeds."""
+"""The request's transaction and the app's settings, as FastAPI dependencies."""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -6,15 +6,25 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.db import transaction
+from app.core.config import Settings
+from app.core.db import Transaction, transaction
 
 
-async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
+async def db_transaction(request: Request) -> AsyncIterator[Transaction]:
     sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
-    async with transaction(sessions, request_id=getattr(request.state, "request_id", None)) as session:
-        yield session
+    async with transaction(sessions, request_id=getattr(request.state, "request_id", None)) as tx:
+        yield tx
 
 
 # scope="function": the transaction ends (commit or rollback) before the response is sent, so a client
 # never sees a 201 for a write that then fails to commit, nor reads its own write before it is visible.
-Session = Annotated[AsyncSession, Depends(db_session, scope="function")]
+Tx = Annotated[Transaction, Depends(db_transaction, scope="function")]
+
+
+def app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+AppSettings = Annotated[Settings, Depends(app_settings)]
+"""The settings the app was built with (tests build apps with their own), never re-read from the environment."""

@@ -1,14 +1,23 @@
-"""Domain errors raised by services, and the one place that renders every error as RFC 9457."""
+"""Domain errors and the one place that renders every error as RFC 9457.
+
+Each problem a client can meet is a class with its status, its stable ``code`` and its text in English and
+Indonesian: services raise ``AgreementNotFound(agreement_id)``, never a bare status. Each domain defines its
+own in its ``errors.py``; the ones here belong to the API's shared mechanisms (keys, idempotency, ETags,
+cursors, bodies). Routes list the classes they can answer (``app.core.openapi.problems``), so the OpenAPI
+document names every code.
+"""
 
 import logging
-from typing import Any, ClassVar
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any, ClassVar, TypeVar, cast
 
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.i18n import Lang, pick_language, status_title
@@ -44,28 +53,41 @@ class Problem(BaseModel):
 
 
 class DomainError(Exception):
-    """A rule of the domain or of the API that a request breaks; rendered once, in both languages."""
+    """A rule of the domain or of the API that a request breaks; rendered once, in both languages.
+
+    ``constraint`` names the database constraint that backs the rule: when two requests pass the check
+    together, the loser's constraint violation is answered as this error (built with no arguments).
+    """
 
     status: ClassVar[int] = 409
     code: ClassVar[str] = "conflict"
+    constraint: ClassVar[str | None] = None
+    by_constraint: ClassVar[dict[str, Callable[[], "DomainError"]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.constraint is not None:
+            # Such a class is built with no arguments when the constraint, not the check, caught the request.
+            DomainError.by_constraint[cls.constraint] = cast(Callable[[], DomainError], cls)
 
     def __init__(
         self,
-        detail: str,
-        detail_id: str | None = None,
+        english: str,
+        indonesian: str,
         *,
-        code: str | None = None,
         errors: list[FieldError] | None = None,
         headers: dict[str, str] | None = None,
         extensions: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(detail)
-        self.extensions = extensions or {}
-        self.detail = detail
-        self.detail_id = detail_id or detail
-        self.instance_code = code or self.code
+        super().__init__(english)
+        self.detail = english
+        self.detail_id = indonesian
         self.errors = errors or []
         self.headers = headers or {}
+        self.extensions = extensions or {}
+
+    def detail_in(self, lang: Lang) -> str:
+        return self.detail_id if lang == "id" else self.detail
 
 
 class NotFound(DomainError):
@@ -87,8 +109,8 @@ class Unauthorized(DomainError):
     status = 401
     code = "unauthorized"
 
-    def __init__(self, detail: str, detail_id: str | None = None, *, code: str | None = None) -> None:
-        super().__init__(detail, detail_id, code=code, headers={"WWW-Authenticate": "Bearer"})
+    def __init__(self, english: str, indonesian: str) -> None:
+        super().__init__(english, indonesian, headers={"WWW-Authenticate": "Bearer"})
 
 
 class Forbidden(DomainError):
@@ -96,24 +118,182 @@ class Forbidden(DomainError):
     code = "forbidden"
 
 
-class PreconditionFailed(DomainError):
+# --- the shared mechanisms' own problems ---------------------------------------------------------
+
+
+class MalformedCredentials(Unauthorized):
+    code = "malformed_credentials"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Send the API key as `Authorization: Bearer <key>`.",
+            "Kirim kunci API sebagai `Authorization: Bearer <kunci>`.",
+        )
+
+
+class InvalidApiKey(Unauthorized):
+    code = "invalid_api_key"
+
+    def __init__(self) -> None:
+        super().__init__("The API key is unknown or revoked.", "Kunci API tidak dikenal atau sudah dicabut.")
+
+
+class ApiKeyRequired(Unauthorized):
+    code = "api_key_required"
+
+    def __init__(self) -> None:
+        super().__init__("This operation needs an API key.", "Operasi ini memerlukan kunci API.")
+
+
+class RoleNotAllowed(Forbidden):
+    code = "role_not_allowed"
+
+    def __init__(self, role: str, allowed: str) -> None:
+        super().__init__(
+            f"The {role} role may not do this; it needs one of: {allowed}.",
+            f"Peran {role} tidak boleh melakukan ini; perlu salah satu dari: {allowed}.",
+        )
+
+
+class EtagMismatch(DomainError):
     status = 412
     code = "etag_mismatch"
+
+    def __init__(self, current: str) -> None:
+        super().__init__(
+            f"The resource changed since you read it (now {current}); read it again and retry.",
+            f"Sumber daya sudah berubah sejak dibaca (sekarang {current}); baca ulang lalu coba lagi.",
+        )
+
+
+class IdempotencyKeyRequired(DomainError):
+    status = 428
+    code = "idempotency_key_required"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This request moves money: send an Idempotency-Key header so a retry cannot pay twice.",
+            "Permintaan ini memindahkan uang: kirim header Idempotency-Key agar pengulangan tidak membayar dua kali.",
+        )
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This Idempotency-Key was used with another request; use a new key for a new request.",
+            "Idempotency-Key ini sudah dipakai untuk permintaan lain; gunakan kunci baru.",
+        )
+
+
+class InvalidIdempotencyKey(InvalidInput):
+    code = "invalid_idempotency_key"
+
+    def __init__(self, max_length: int) -> None:
+        super().__init__(
+            f"Idempotency-Key must be 1-{max_length} printable characters.",
+            f"Idempotency-Key harus 1-{max_length} karakter yang dapat dicetak.",
+            errors=[FieldError(field="Idempotency-Key", message=f"1-{max_length} printable characters")],
+        )
+
+
+class InvalidCursor(InvalidInput):
+    code = "invalid_cursor"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The cursor is not one this API issued; start again without it.",
+            "Cursor tidak dikenal; mulai lagi tanpa cursor.",
+            errors=[FieldError(field="cursor", message="not a cursor issued by this API")],
+        )
 
 
 class PayloadTooLarge(DomainError):
     status = 413
     code = "payload_too_large"
 
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The body is larger than {limit} bytes.", f"Badan permintaan lebih besar dari {limit} bita.")
 
-class PreconditionRequired(DomainError):
-    status = 428
-    code = "precondition_required"
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+
+    def __init__(self, accepted: str) -> None:
+        super().__init__(f"Send the body as {accepted}.", f"Kirim badan permintaan sebagai {accepted}.")
+
+
+class RequestInvalid(InvalidInput):
+    """What FastAPI's own validation finds (types, patterns, required fields): the code of every 422 of input."""
+
+    code = "validation_error"
+
+
+class FieldsCannotBeEmptied(InvalidInput):
+    code = "validation_error"
+
+    def __init__(self, fields: Sequence[str]) -> None:
+        names = ", ".join(fields)
+        super().__init__(
+            f"{names} cannot be emptied.",
+            f"{names} tidak boleh dikosongkan.",
+            errors=[FieldError(field=name, message="cannot be null") for name in fields],
+        )
+
+
+class DateTooEarly(InvalidInput):
+    """A date before the one the rule counts from; each subclass names its field and that moment."""
+
+    field: ClassVar[str]
+    before_en: ClassVar[str]
+    before_id: ClassVar[str]
+
+    def __init__(self, value: date, limit: date) -> None:
+        super().__init__(
+            f"{self.field} {value} is before {self.before_en} ({limit}).",
+            f"{self.field} {value} sebelum {self.before_id} ({limit}).",
+            errors=[FieldError(field=self.field, message=f"must not be before {limit}")],
+        )
+
+
+class InternalError(DomainError):
+    status = 500
+    code = "internal_error"
+
+
+# --- what a dependency can answer, for the OpenAPI document --------------------------------------
+
+ANSWERS = "hibah_answers"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def answers(*errors: type[DomainError]) -> Callable[[F], F]:
+    """Mark a dependency with the problems it can raise; every route that uses it lists them."""
+
+    def mark(function: F) -> F:
+        setattr(function, ANSWERS, errors)
+        return function
+
+    return mark
+
+
+def answered_by(call: object) -> tuple[type[DomainError], ...]:
+    found: tuple[type[DomainError], ...] = getattr(call, ANSWERS, ())
+    return found
+
+
+# --- rendering -----------------------------------------------------------------------------------
 
 
 def request_id_of(request: Request) -> str | None:
     value = getattr(request.state, "request_id", None)
     return value if isinstance(value, str) else None
+
+
+def language_of(request: Request) -> Lang:
+    return pick_language(request.headers.get("accept-language"))
 
 
 def problem_response(
@@ -122,16 +302,14 @@ def problem_response(
     status: int,
     code: str,
     detail: str,
-    title: str | None = None,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
     extensions: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    lang = language_of(request)
     request_id = request_id_of(request)
     body = Problem(
         type=PROBLEM_TYPE_BASE + code,
-        title=title or status_title(status, lang),
+        title=status_title(status, language_of(request)),
         status=status,
         detail=detail,
         instance=request.url.path,
@@ -144,29 +322,25 @@ def problem_response(
     if request_id:
         all_headers["X-Request-ID"] = request_id
     return JSONResponse(
-        body.model_dump(mode="json"),
-        status_code=status,
-        headers=all_headers,
-        media_type=PROBLEM_MEDIA_TYPE,
+        body.model_dump(mode="json"), status_code=status, headers=all_headers, media_type=PROBLEM_MEDIA_TYPE
     )
 
 
-def language_of(request: Request) -> Lang:
-    return pick_language(request.headers.get("accept-language"))
+def render(request: Request, error: DomainError) -> JSONResponse:
+    return problem_response(
+        request,
+        status=error.status,
+        code=error.code,
+        detail=error.detail_in(language_of(request)),
+        errors=error.errors,
+        headers=error.headers,
+        extensions=error.extensions,
+    )
 
 
 async def handle_domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    lang = language_of(request)
-    return problem_response(
-        request,
-        status=exc.status,
-        code=exc.instance_code,
-        detail=exc.detail_id if lang == "id" else exc.detail,
-        errors=exc.errors,
-        headers=exc.headers,
-        extensions=exc.extensions,
-    )
+    return render(request, exc)
 
 
 def _field_name(location: tuple[int | str, ...]) -> str:
@@ -186,14 +360,14 @@ def _field_message(error: dict[str, Any]) -> str:
 async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [FieldError(field=_field_name(tuple(e.get("loc", ()))), message=_field_message(e)) for e in exc.errors()]
-    lang = language_of(request)
     count = len(errors)
-    detail = (
-        f"Terdapat {count} kesalahan pada masukan; lihat daftar errors."
-        if lang == "id"
-        else f"The request has {count} invalid field{'s' if count != 1 else ''}; see errors."
+    plural = "s" if count != 1 else ""
+    problem = RequestInvalid(
+        f"The request has {count} invalid field{plural}; see errors.",
+        f"Terdapat {count} kesalahan pada masukan; lihat daftar errors.",
+        errors=errors,
     )
-    return problem_response(request, status=422, code="validation_error", detail=detail, errors=errors)
+    return render(request, problem)
 
 
 HTTP_CODES = {
@@ -265,49 +439,11 @@ _SQLSTATE_PROBLEMS: dict[str, tuple[int, str, str, str]] = {
         "Perubahan bersamaan menang; ulangi permintaan.",
     ),
 }
-
-
-# Unique constraints that a lost race (two requests passing the service's pre-check together) trips:
-# the client gets the same code the pre-check would have given.
-_CONSTRAINT_PROBLEMS: dict[str, tuple[str, str, str]] = {
-    "pk_region": ("region_exists", "The region already exists.", "Wilayah sudah ada."),
-    "uq_election_region_code_voting_day": (
-        "election_exists",
-        "The region already has an election that day.",
-        "Wilayah sudah memiliki pemilihan hari itu.",
-    ),
-    "uq_recipient_region_code_name": (
-        "recipient_exists",
-        "The region already has a recipient of that name.",
-        "Nama penerima sudah ada di wilayah ini.",
-    ),
-    "uq_agreement_number": (
-        "agreement_number_exists",
-        "The NPHD number is already recorded.",
-        "Nomor NPHD sudah tercatat.",
-    ),
-    "uq_agreement_open_per_recipient": (
-        "agreement_exists",
-        "The recipient already has an open agreement for this election.",
-        "Penerima sudah memiliki NPHD aktif untuk pemilihan ini.",
-    ),
-    "uq_amendment_agreement_id_number": (
-        "amendment_number_exists",
-        "The amendment number is already recorded.",
-        "Nomor adendum sudah tercatat.",
-    ),
-    "uq_disbursement_sp2d_number": ("sp2d_number_exists", "The SP2D is already recorded.", "SP2D sudah tercatat."),
-    "uq_disbursement_reversal_disbursement_id": (
-        "already_reversed",
-        "The disbursement is already reversed.",
-        "Pencairan sudah dibatalkan.",
-    ),
-    "uq_refund_sts_number": ("sts_number_exists", "The STS is already recorded.", "STS sudah tercatat."),
-}
+"""Rules the database holds behind the services, answered generically if a request ever reaches one."""
 
 
 def _driver_error(exc: Exception) -> Any:
-    """The driver's own exception: SQLAlchemy wraps it, the hot paths that use asyncpg directly do not."""
+    """The driver's own exception: SQLAlchemy wraps it; statements sent on the driver raise it bare."""
     return exc.orig if isinstance(exc, DBAPIError) else exc
 
 
@@ -332,13 +468,17 @@ def _sqlstate(exc: Exception) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def error_for_constraint(exc: Exception) -> DomainError | None:
+    """The domain error a lost race on a unique constraint stands for, as the service's check would say it."""
+    known = DomainError.by_constraint.get(violated_constraint(exc) or "")
+    return known() if known is not None else None
+
+
 async def handle_database_error(request: Request, exc: Exception) -> JSONResponse:
     """A constraint the database enforces behind the services (a lost race, say) is the client's 409/422."""
-    constraint = _CONSTRAINT_PROBLEMS.get(violated_constraint(exc) or "")
-    if constraint is not None:
-        code, english, indonesian = constraint
-        detail = indonesian if language_of(request) == "id" else english
-        return problem_response(request, status=409, code=code, detail=detail)
+    raced = error_for_constraint(exc)
+    if raced is not None:
+        return render(request, raced)
     known = _SQLSTATE_PROBLEMS.get(_sqlstate(exc) or "")
     if known is None:
         return await handle_unexpected_error(request, exc)
@@ -355,20 +495,17 @@ async def handle_unexpected_error(request: Request, exc: Exception) -> JSONRespo
         request_id_of(request),
         exc_info=exc,
     )
-    lang = language_of(request)
-    detail = (
-        "Terjadi kesalahan tak terduga; laporkan request_id ini kepada operator."
-        if lang == "id"
-        else "An unexpected error occurred; report this request_id to the operator."
+    problem = InternalError(
+        "An unexpected error occurred; report this request_id to the operator.",
+        "Terjadi kesalahan tak terduga; laporkan request_id ini kepada operator.",
     )
-    return problem_response(request, status=500, code="internal_error", detail=detail)
+    return render(request, problem)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, handle_domain_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
-    app.add_exception_handler(IntegrityError, handle_database_error)
     app.add_exception_handler(DBAPIError, handle_database_error)
     app.add_exception_handler(asyncpg.PostgresError, handle_database_error)
     app.add_exception_handler(Exception, handle_unexpected_error)

@@ -1,6 +1,17 @@
 """ETags from row versions, and the ``If-Match`` check that turns a stale write into a 412."""
 
-from app.core.errors import PreconditionFailed
+from typing import Protocol
+
+from app.core.errors import EtagMismatch
+
+
+class Versioned(Protocol):
+    """A row, a read model or a locked row's terms: anything with an id and a version."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def version(self) -> int: ...
 
 
 def etag_of(entity: str, key: object, version: int) -> str:
@@ -14,7 +25,4 @@ def check_if_match(if_match: str | None, current: str) -> None:
     candidates = [tag.strip().removeprefix("W/") for tag in if_match.split(",")]
     if "*" in candidates or current in candidates:
         return
-    raise PreconditionFailed(
-        f"The resource changed since you read it (now {current}); read it again and retry.",
-        f"Sumber daya sudah berubah sejak dibaca (sekarang {current}); baca ulang lalu coba lagi.",
-    )
+    raise EtagMismatch(current)

@@ -1,27 +1,41 @@
-"""Small HTTP helpers routers share: the If-Match header, ETag-carrying responses, raw bodies."""
+"""HTTP pieces the routers share: the route class, the If-Match header, media types, raw bodies."""
 
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import Header, Request, Response
-from pydantic import BaseModel
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.routing import APIRoute
 
-from app.core.errors import DomainError, PayloadTooLarge, Problem
+from app.core.errors import PayloadTooLarge, UnsupportedMediaType
 
 IfMatch = Annotated[
     str | None,
     Header(alias="If-Match", description="The ETag you read; a stale one is refused with 412."),
 ]
 
-
-PROBLEMS: dict[int | str, dict[str, object]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (401, 403, 404, 409, 412, 422)
-}
-"""The problem responses most operations can give, so the OpenAPI document lists them."""
+KEEPS_ANSWER = "hibah_keeps_answer"
+"""request.state attribute: the idempotency reservation that waits for this request's answer."""
 
 
-class UnsupportedMediaType(DomainError):
-    status = 415
-    code = "unsupported_media_type"
+class HibahRoute(APIRoute):
+    """An APIRoute that keeps an idempotent create's answer, once FastAPI has checked it against the route's
+    ``response_model`` and serialised it, in the request's still open transaction (see app/core/idempotency.py)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handle_and_keep(request: Request) -> Response:
+            response = await handle(request)
+            reservation = getattr(request.state, KEEPS_ANSWER, None)
+            if reservation is not None and response.status_code < 300:
+                await reservation.keep(response)
+            return response
+
+        return handle_and_keep
+
+
+def domain_router(tag: str) -> APIRouter:
+    return APIRouter(tags=[tag], route_class=HibahRoute)
 
 
 def media_type_of(request: Request) -> str:
@@ -31,16 +45,8 @@ def media_type_of(request: Request) -> str:
 def require_media_type(request: Request, *accepted: str) -> str:
     media_type = media_type_of(request)
     if media_type not in accepted:
-        listed = " or ".join(accepted)
-        raise UnsupportedMediaType(f"Send the body as {listed}.", f"Kirim badan permintaan sebagai {listed}.")
+        raise UnsupportedMediaType(" or ".join(accepted))
     return media_type
-
-
-def with_etag(body: BaseModel, etag: str, *, status_code: int = 200) -> Response:
-    # pydantic-core writes the JSON directly: no dict, no second encoder.
-    return Response(
-        body.model_dump_json(), status_code=status_code, headers={"ETag": etag}, media_type="application/json"
-    )
 
 
 async def read_limited_body(request: Request, limit: int) -> bytes:
@@ -50,9 +56,6 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLarge(
-                f"The body is larger than {limit} bytes.",
-                f"Badan permintaan lebih besar dari {limit} bita.",
-            )
+            raise PayloadTooLarge(limit)
         chunks.append(chunk)
     return b"".join(chunks)

@@ -1,32 +1,41 @@
-"""``Idempotency-Key``: the first response is stored in the same transaction as the write it reports.
+"""``Idempotency-Key``: the first answer is stored in the same transaction as the write it reports.
 
-A retry with the same key and body replays that response; the same key with another body is a 409.
-Parallel retries queue on the unique index: the first commits, the others then find its response.
+A retry with the same key and body replays that answer; the same key with another body is a 409.
+Parallel retries queue on the unique index: the first commits, the others then find its answer.
 A request that fails rolls back its reservation, so a retry after a failure runs again.
+
+The dependency reserves the key before the handler runs; the route class (``app.core.http.HibahRoute``)
+stores the answer after FastAPI has validated and serialised it, before the transaction commits.
 """
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import Depends, Header, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel, col
+from sqlmodel import Field, SQLModel
 
 from app.core.actor import Actor
 from app.core.auth import CurrentActor
-from app.core.deps import Session
-from app.core.driver import driver_connection
-from app.core.errors import Conflict, DomainError, FieldError, InvalidInput, PreconditionRequired
+from app.core.db import Transaction
+from app.core.deps import Tx
+from app.core.errors import (
+    DomainError,
+    IdempotencyKeyRequired,
+    IdempotencyKeyReused,
+    InvalidIdempotencyKey,
+    answers,
+)
+from app.core.http import KEEPS_ANSWER
 from app.core.models import created_at_column
 
 KEY_MAX_LENGTH = 255
+KEPT_HEADERS = ("etag", "location")
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -45,17 +54,16 @@ class IdempotencyRecord(SQLModel, table=True):
 
 
 class IdempotentReplay(DomainError):
-    """Not an error: carries the stored response out of the dependency, past the handler."""
+    """Not an error: carries the stored answer out of the dependency, past the handler."""
 
     status = 200
     code = "replay"
 
-    def __init__(self, record: IdempotencyRecord) -> None:
-        super().__init__("replay")
-        # Copied out: the request's rollback expires the ORM row before the handler renders it.
-        self.status_code = record.status_code or 200
-        self.body = record.response_body
-        self.stored_headers = dict(record.response_headers or {})
+    def __init__(self, status_code: int, body: str, headers: dict[str, str]) -> None:
+        super().__init__("replay", "replay")
+        self.status_code = status_code
+        self.body = body
+        self.stored_headers = headers
 
 
 def replay_response(replay: IdempotentReplay) -> Response:
@@ -63,23 +71,29 @@ def replay_response(replay: IdempotentReplay) -> Response:
     return Response(replay.body, status_code=replay.status_code, headers=headers, media_type="application/json")
 
 
-@dataclass
-class Idempotency:
-    """What a create handler holds: the reserved key (if any) and how to answer so the answer is kept."""
+_RESERVE = """
+INSERT INTO idempotency_record (scope, key, request_hash) VALUES ($1, $2, $3)
+ON CONFLICT (scope, key) DO NOTHING RETURNING id
+"""
+_EXISTING = """
+SELECT request_hash, status_code, response_body, response_headers FROM idempotency_record WHERE scope = $1 AND key = $2
+"""
+_KEEP = """
+UPDATE idempotency_record SET status_code = $2, response_body = $3, response_headers = $4::jsonb WHERE id = $1
+"""
 
-    session: AsyncSession
-    record_id: int | None = None
-    stored: dict[str, Any] = field(default_factory=dict)
 
-    async def respond(
-        self, body: BaseModel, *, status_code: int = 201, headers: dict[str, str] | None = None
-    ) -> Response:
-        content = body.model_dump_json()
-        kept_headers = dict(headers or {})
-        if self.record_id is not None:
-            driver = await driver_connection(self.session)
-            await driver.execute(_KEEP, self.record_id, status_code, content, json.dumps(kept_headers))
-        return Response(content, status_code=status_code, headers=kept_headers, media_type="application/json")
+@dataclass(frozen=True)
+class Reservation:
+    """A key reserved by this request, waiting for the answer to keep."""
+
+    tx: Transaction
+    record_id: int
+
+    async def keep(self, response: Response) -> None:
+        headers = {name: value for name, value in response.headers.items() if name in KEPT_HEADERS}
+        body = bytes(response.body).decode()
+        await self.tx.sql.execute(_KEEP, self.record_id, response.status_code, body, json.dumps(headers))
 
 
 def _scope(actor: Actor) -> str:
@@ -102,67 +116,25 @@ async def _request_hash(request: Request) -> str:
     return digest.hexdigest()
 
 
-# Every money write runs these two, so they go to the driver as plain SQL (see app/core/driver.py).
-_RESERVE = """
-INSERT INTO idempotency_record (scope, key, request_hash) VALUES ($1, $2, $3)
-ON CONFLICT (scope, key) DO NOTHING RETURNING id
-"""
-_KEEP = """
-UPDATE idempotency_record SET status_code = $2, response_body = $3, response_headers = $4::jsonb WHERE id = $1
-"""
-
-
-async def _reserve(session: AsyncSession, scope: str, key: str, request_hash: str) -> int | None:
-    driver = await driver_connection(session)
-    record_id: int | None = await driver.fetchval(_RESERVE, scope, key, request_hash)
-    return record_id
-
-
-async def _existing(session: AsyncSession, scope: str, key: str) -> IdempotencyRecord:
-    statement = sa.select(IdempotencyRecord).where(
-        col(IdempotencyRecord.scope) == scope,
-        col(IdempotencyRecord.key) == key,
-    )
-    return (await session.execute(statement)).scalar_one()
-
-
 def _check_key(key: str) -> None:
     if not key or len(key) > KEY_MAX_LENGTH or not key.isprintable():
-        raise InvalidInput(
-            f"Idempotency-Key must be 1-{KEY_MAX_LENGTH} printable characters.",
-            f"Idempotency-Key harus 1-{KEY_MAX_LENGTH} karakter yang dapat dicetak.",
-            code="invalid_idempotency_key",
-            errors=[FieldError(field="Idempotency-Key", message="1-255 printable characters")],
-        )
+        raise InvalidIdempotencyKey(KEY_MAX_LENGTH)
 
 
-async def _guard(
-    request: Request, session: AsyncSession, actor: Actor, key: str | None, *, required: bool, streamed: bool = False
-) -> Idempotency:
-    if key is None:
-        if required:
-            raise PreconditionRequired(
-                "This request moves money: send an Idempotency-Key header so a retry cannot pay twice.",
-                "Permintaan ini memindahkan uang: kirim header Idempotency-Key agar pengulangan"
-                " tidak membayar dua kali.",
-                code="idempotency_key_required",
-            )
-        return Idempotency(session)
+async def _reserve(request: Request, tx: Transaction, actor: Actor, key: str, *, streamed: bool) -> None:
     _check_key(key)
     scope = _scope(actor)
     # A streamed body is never read twice nor held: its key stands for the request as a whole.
     request_hash = _target_hash(request) if streamed else await _request_hash(request)
-    record_id = await _reserve(session, scope, key, request_hash)
+    record_id: int | None = await tx.sql.fetchval(_RESERVE, scope, key, request_hash)
     if record_id is not None:
-        return Idempotency(session, record_id)
-    existing = await _existing(session, scope, key)
-    if existing.request_hash != request_hash:
-        raise Conflict(
-            "This Idempotency-Key was used with another request; use a new key for a new request.",
-            "Idempotency-Key ini sudah dipakai untuk permintaan lain; gunakan kunci baru.",
-            code="idempotency_key_reused",
-        )
-    raise IdempotentReplay(existing)
+        setattr(request.state, KEEPS_ANSWER, Reservation(tx, record_id))
+        return
+    existing: Any = await tx.sql.fetchrow(_EXISTING, scope, key)
+    if existing["request_hash"] != request_hash:
+        raise IdempotencyKeyReused()
+    headers = existing["response_headers"] or {}  # jsonb arrives decoded (SQLAlchemy's codec on the connection)
+    raise IdempotentReplay(existing["status_code"] or 200, existing["response_body"], headers)
 
 
 IdempotencyHeader = Annotated[
@@ -174,25 +146,26 @@ IdempotencyHeader = Annotated[
 ]
 
 
-async def optional_idempotency(
-    request: Request, session: Session, actor: CurrentActor, key: IdempotencyHeader = None
-) -> Idempotency:
-    return await _guard(request, session, actor, key, required=False)
+@answers(IdempotencyKeyReused, InvalidIdempotencyKey)
+async def optional_idempotency(request: Request, tx: Tx, actor: CurrentActor, key: IdempotencyHeader = None) -> None:
+    if key is not None:
+        await _reserve(request, tx, actor, key, streamed=False)
 
 
-async def required_idempotency(
-    request: Request, session: Session, actor: CurrentActor, key: IdempotencyHeader = None
-) -> Idempotency:
-    return await _guard(request, session, actor, key, required=True)
+@answers(IdempotencyKeyRequired, IdempotencyKeyReused, InvalidIdempotencyKey)
+async def required_idempotency(request: Request, tx: Tx, actor: CurrentActor, key: IdempotencyHeader = None) -> None:
+    if key is None:
+        raise IdempotencyKeyRequired()
+    await _reserve(request, tx, actor, key, streamed=False)
 
 
-async def streamed_idempotency(
-    request: Request, session: Session, actor: CurrentActor, key: IdempotencyHeader = None
-) -> Idempotency:
-    return await _guard(request, session, actor, key, required=False, streamed=True)
+@answers(IdempotencyKeyReused, InvalidIdempotencyKey)
+async def streamed_idempotency(request: Request, tx: Tx, actor: CurrentActor, key: IdempotencyHeader = None) -> None:
+    """For streamed uploads: the same key replays the first answer without reading the body again."""
+    if key is not None:
+        await _reserve(request, tx, actor, key, streamed=True)
 
 
-OptionalIdempotency = Annotated[Idempotency, Depends(optional_idempotency)]
-StreamedIdempotency = Annotated[Idempotency, Depends(streamed_idempotency)]
-"""For streamed uploads: the same key replays the first answer without reading the body again."""
-RequiredIdempotency = Annotated[Idempotency, Depends(required_idempotency)]
+OptionalIdempotency = Depends(optional_idempotency)
+RequiredIdempotency = Depends(required_idempotency)
+StreamedIdempotency = Depends(streamed_idempotency)

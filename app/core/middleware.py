@@ -9,12 +9,11 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import PayloadTooLarge, language_of, problem_response
+from app.core.errors import PayloadTooLarge, render
 from app.core.observability import LATENCY, REQUEST_ID, REQUESTS
 
 log = logging.getLogger("hibah.access")
 
-REQUEST_ID_HEADER = "x-request-id"
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 
 
@@ -121,17 +120,7 @@ class BodyLimitMiddleware:
         await self.app(scope, limited, replacing)
 
     def _too_large(self) -> PayloadTooLarge:
-        return PayloadTooLarge(
-            f"The body is larger than {self.limit} bytes.", f"Badan permintaan lebih besar dari {self.limit} bita."
-        )
+        return PayloadTooLarge(self.limit)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        error = self._too_large()
-        response = problem_response(
-            request,
-            status=error.status,
-            code=error.code,
-            detail=error.detail_id if language_of(request) == "id" else error.detail,
-        )
-        await response(scope, receive, send)
+        await render(Request(scope, receive), self._too_large())(scope, receive, send)

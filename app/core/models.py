@@ -1,11 +1,14 @@
 """The shared MetaData (with a naming convention, so migrations name every constraint) and column helpers."""
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
+
+from app.core.money import MoneyColumn
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -58,3 +61,10 @@ def updated_at_column() -> Any:
 
 def version_column() -> Any:
     return Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="1"))
+
+
+def money_column(*, default_zero: bool = False) -> Any:
+    """NUMERIC(18,2), never NULL; running totals start at zero."""
+    if default_zero:
+        return Field(default=Decimal("0.00"), sa_column=sa.Column(MoneyColumn, nullable=False, server_default="0"))
+    return Field(sa_column=sa.Column(MoneyColumn, nullable=False))

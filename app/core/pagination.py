@@ -11,7 +11,7 @@ from fastapi import Query
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import FieldError, InvalidInput
+from app.core.errors import InvalidCursor, answers
 
 T = TypeVar("T")
 
@@ -42,21 +42,13 @@ def decode_cursor(cursor: str) -> list[Any]:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (ValueError, binascii.Error, UnicodeError) as exc:
-        raise _bad_cursor() from exc
+        raise InvalidCursor() from exc
     if not isinstance(value, list) or not value:
-        raise _bad_cursor()
+        raise InvalidCursor()
     return value
 
 
-def _bad_cursor() -> InvalidInput:
-    return InvalidInput(
-        "The cursor is not one this API issued; start again without it.",
-        "Cursor tidak dikenal; mulai lagi tanpa cursor.",
-        code="invalid_cursor",
-        errors=[FieldError(field="cursor", message="not a cursor issued by this API")],
-    )
-
-
+@answers(InvalidCursor)
 def page_request(
     limit: Annotated[int, Query(ge=1, le=LIMIT_MAX, description="Rows per page.")] = LIMIT_DEFAULT,
     cursor: Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page.")] = None,
@@ -78,11 +70,11 @@ def cursor_value(request: PageRequest, index: int, kind: type) -> Any:
         return None
     value = request.after[index] if len(request.after) > index else None
     if not isinstance(value, kind) or isinstance(value, bool):
-        raise _bad_cursor()
+        raise InvalidCursor()
     if isinstance(value, int) and not 0 <= value <= CURSOR_INT_MAX:
-        raise _bad_cursor()
+        raise InvalidCursor()
     if isinstance(value, str) and (len(value) > 200 or "\x00" in value):
-        raise _bad_cursor()
+        raise InvalidCursor()
     return value
 
 
@@ -102,5 +94,6 @@ async def paginate_by_id(session: AsyncSession, statement: Any, id_column: Any, 
     after = cursor_value(page, 0, int)
     if after is not None:
         statement = statement.where(id_column > after)
-    rows = (await session.execute(statement.order_by(id_column).limit(page.limit + 1))).scalars().all()
+    statement = statement.order_by(id_column).limit(page.limit + 1).execution_options(populate_existing=True)
+    rows = (await session.execute(statement)).scalars().all()
     return page_of(rows, page, lambda row: [getattr(row, id_column.key)])

@@ -1,20 +1,18 @@
-"""The grant ledger: agreements (NPHD) with their running totals, amendments, and the money entries.
+"""Grant agreements (NPHD) with their running totals, their amendments and their budget lines (RAB).
 
-Money entries are never updated or deleted; a correction is a new entry (a reversal). The running
-totals on the agreement row are changed only under that row's lock, in the same transaction as the
-entry, and CHECK constraints hold them to the invariants whatever the code does.
+The running totals (disbursed, spent_reported, spent_accepted, refunded) are written only by the ledger
+(app/ledger/), under the agreement row's lock, in the same statement set as the entry they sum; CHECK
+constraints hold them to the invariants whatever the code does.
 """
 
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.core.models import created_at_column, enum_column, updated_at_column, version_column
-from app.core.money import MoneyColumn
+from app.core.models import created_at_column, enum_column, money_column, updated_at_column, version_column
 
 
 class Scheme(StrEnum):
@@ -34,12 +32,6 @@ class AmendmentReason(StrEnum):
     continued_election = "continued_election"
     follow_up_election = "follow_up_election"
     other = "other"
-
-
-def money_column(*, default_zero: bool = False) -> Any:
-    if default_zero:
-        return Field(default=Decimal("0.00"), sa_column=sa.Column(MoneyColumn, nullable=False, server_default="0"))
-    return Field(sa_column=sa.Column(MoneyColumn, nullable=False))
 
 
 class Agreement(SQLModel, table=True):
@@ -116,60 +108,6 @@ class Amendment(SQLModel, table=True):
     previous_amount: Decimal = money_column()
     new_amount: Decimal = money_column()
     reason: AmendmentReason = enum_column(AmendmentReason, "amendment_reason")
-    note: str | None = Field(default=None, sa_type=sa.Text)
-    created_at: datetime = created_at_column()
-    created_by_key_id: int | None = None
-
-
-class Disbursement(SQLModel, table=True):
-    """A payment into the recipient's grant account, backed by an SP2D."""
-
-    __tablename__ = "disbursement"
-    __table_args__ = (
-        sa.CheckConstraint("amount > 0", name="positive_amount"),
-        sa.CheckConstraint("tranche BETWEEN 1 AND 12", name="tranche_range"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    agreement_id: int = Field(foreign_key="agreement.id", index=True)
-    tranche: int
-    amount: Decimal = money_column()
-    paid_on: date
-    sp2d_number: str = Field(sa_column=sa.Column(sa.String(100), nullable=False, unique=True))
-    note: str | None = Field(default=None, sa_type=sa.Text)
-    created_at: datetime = created_at_column()
-    created_by_key_id: int | None = None
-
-
-class DisbursementReversal(SQLModel, table=True):
-    """Undoes one disbursement once, as a new entry; the disbursement itself stays as it was."""
-
-    __tablename__ = "disbursement_reversal"
-    __table_args__ = (sa.CheckConstraint("amount > 0", name="positive_amount"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    disbursement_id: int = Field(
-        sa_column=sa.Column(sa.Integer, sa.ForeignKey("disbursement.id"), nullable=False, unique=True)
-    )
-    agreement_id: int = Field(foreign_key="agreement.id", index=True)
-    amount: Decimal = money_column()
-    reversed_on: date
-    reason: str = Field(sa_type=sa.Text)
-    created_at: datetime = created_at_column()
-    created_by_key_id: int | None = None
-
-
-class Refund(SQLModel, table=True):
-    """Unspent money returned to the regional treasury, backed by an STS."""
-
-    __tablename__ = "refund"
-    __table_args__ = (sa.CheckConstraint("amount > 0", name="positive_amount"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    agreement_id: int = Field(foreign_key="agreement.id", index=True)
-    amount: Decimal = money_column()
-    returned_on: date
-    sts_number: str = Field(sa_column=sa.Column(sa.String(100), nullable=False, unique=True))
     note: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = created_at_column()
     created_by_key_id: int | None = None

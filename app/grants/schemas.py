@@ -1,7 +1,6 @@
 """Request and response bodies of the grant ledger."""
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -15,7 +14,6 @@ DocumentNumber = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NO_NUL),
     Field(description="The number printed on the document (NPHD, adendum, SP2D or STS)."),
 ]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000, pattern=NO_NUL)]
 CodeText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=48, pattern=NO_NUL)]
 MAX_BUDGET_LINES = 500
 
@@ -136,73 +134,3 @@ class AmendmentOut(BaseModel):
     reason: AmendmentReason
     note: str | None
     created_at: datetime
-
-
-class DisbursementCreate(BaseModel):
-    model_config = INPUT_MODEL
-
-    tranche: int = Field(ge=1, le=12, description="Tranche number: 1 and 2 under the staged scheme.")
-    amount: Money
-    paid_on: LedgerDate
-    sp2d_number: DocumentNumber
-    note: Note | None = None
-
-
-class ReversalCreate(BaseModel):
-    model_config = INPUT_MODEL
-
-    reversed_on: LedgerDate
-    reason: Reason
-
-
-class ReversalOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    disbursement_id: int
-    agreement_id: int
-    amount: MoneyOut
-    reversed_on: date
-    reason: str
-    created_at: datetime
-
-
-class DisbursementOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    agreement_id: int
-    tranche: int
-    amount: MoneyOut
-    paid_on: date
-    sp2d_number: str
-    note: str | None
-    created_at: datetime
-    reversal: ReversalOut | None = None
-
-
-class RefundCreate(BaseModel):
-    model_config = INPUT_MODEL
-
-    amount: Money
-    returned_on: LedgerDate
-    sts_number: DocumentNumber
-    note: Note | None = None
-
-
-class RefundOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    agreement_id: int
-    amount: MoneyOut
-    returned_on: date
-    sts_number: str
-    note: str | None
-    created_at: datetime
-
-
-def absorption(spent_accepted: Decimal, disbursed: Decimal) -> str:
-    if disbursed <= 0:
-        return "0.0000"
-    return f"{(spent_accepted / disbursed):.4f}"

@@ -1,30 +1,34 @@
-"""Exports for auditors: CSV and XLSX, streamed from a server-side cursor in constant memory.
+"""Exports for auditors: CSV and XLSX, streamed in constant memory.
 
-A streamed body outlives the request's own transaction, so each export reads in a transaction of its
-own, opened when the first byte is asked for and closed with the last.
+Every export is a select with its header (:class:`Export`). CSV is written by PostgreSQL itself
+(``COPY (select) TO STDOUT``), each column rendered as text by :func:`csv_text`, the one definition of a
+CSV cell; the findings, computed in Python, reach COPY as arrays. XLSX is written as rows arrive
+(app/oversight/xlsx.py). A streamed body outlives the request's own transaction, so each export reads in
+a transaction of its own, opened when the first byte is asked for and closed with the last.
 """
 
 import asyncio
 import contextlib
-import csv
-import io
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
 from anyio import to_thread
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from app.core.actor import Actor, Role
-from app.core.driver import driver_connection
-from app.grants.models import Agreement, Disbursement, DisbursementReversal, Refund
-from app.oversight.xlsx import StreamedWorkbook
+from app.core.db import transaction
+from app.grants.filters import AgreementFilter
+from app.grants.models import Agreement
+from app.ledger.models import Disbursement, DisbursementReversal, Refund
+from app.oversight.schemas import Finding
+from app.oversight.xlsx import FORMULA_STARTS, StreamedWorkbook, spreadsheet_value
 from app.reports.models import COUNTED_STATUSES, UsageItem, UsageReport
 
 BATCH = 5000
@@ -56,19 +60,32 @@ class Export:
     """A Core select whose rows are the export's rows, in ``header`` order."""
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+@dataclass(frozen=True)
+class ItemFilter:
+    report_id: int | None = None
+    category: str | None = None
+    stage: str | None = None
+    spent_from: date | None = None
+    spent_to: date | None = None
+
+    def conditions(self) -> list[Any]:
+        conditions: list[Any] = [
+            column == value
+            for column, value in (
+                (col(UsageItem.report_id), self.report_id),
+                (col(UsageItem.category), self.category),
+                (col(UsageItem.stage), self.stage),
+            )
+            if value is not None
+        ]
+        if self.spent_from is not None:
+            conditions.append(col(UsageItem.spent_on) >= self.spent_from)
+        if self.spent_to is not None:
+            conditions.append(col(UsageItem.spent_on) <= self.spent_to)
+        return conditions
 
 
-def cell(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        # A recipient's text must not become a live formula in an auditor's spreadsheet (CSV injection).
-        return "'" + value
-    return value
-
+# --- the datasets --------------------------------------------------------------------------------
 
 AGREEMENT_COLUMNS = (
     "id",
@@ -91,13 +108,13 @@ AGREEMENT_COLUMNS = (
 )
 
 
-def agreements_export(filters: list[Any]) -> Export:
+def agreements_export(where: AgreementFilter) -> Export:
     selected = [getattr(Agreement, name) for name in AGREEMENT_COLUMNS]
-    statement = sa.select(*selected).where(*filters).order_by(col(Agreement.id))
+    statement = sa.select(*selected).where(*where.conditions()).order_by(col(Agreement.id))
     return Export(AGREEMENT_COLUMNS, statement)
 
 
-def disbursements_export(filters: list[Any]) -> Export:
+def disbursements_export(where: AgreementFilter) -> Export:
     statement = (
         sa.select(
             col(Disbursement.id),
@@ -113,10 +130,10 @@ def disbursements_export(filters: list[Any]) -> Export:
         )
         .join(Agreement, col(Agreement.id) == col(Disbursement.agreement_id))
         .outerjoin(DisbursementReversal, col(DisbursementReversal.disbursement_id) == col(Disbursement.id))
-        .where(*filters)
+        .where(*where.conditions())
         .order_by(col(Disbursement.id))
     )
-    header = [
+    header = (
         "id",
         "agreement_id",
         "agreement_number",
@@ -127,11 +144,11 @@ def disbursements_export(filters: list[Any]) -> Export:
         "sp2d_number",
         "reversed_on",
         "reversal_reason",
-    ]
+    )
     return Export(header, statement)
 
 
-def refunds_export(filters: list[Any]) -> Export:
+def refunds_export(where: AgreementFilter) -> Export:
     statement = (
         sa.select(
             col(Refund.id),
@@ -144,10 +161,10 @@ def refunds_export(filters: list[Any]) -> Export:
             col(Refund.note),
         )
         .join(Agreement, col(Agreement.id) == col(Refund.agreement_id))
-        .where(*filters)
+        .where(*where.conditions())
         .order_by(col(Refund.id))
     )
-    header = ["id", "agreement_id", "agreement_number", "region_code", "amount", "returned_on", "sts_number", "note"]
+    header = ("id", "agreement_id", "agreement_number", "region_code", "amount", "returned_on", "sts_number", "note")
     return Export(header, statement)
 
 
@@ -168,7 +185,7 @@ USAGE_ITEM_HEADER = (
 )
 
 
-def usage_items_export(filters: list[Any], item_filters: list[Any], actor: Actor) -> Export:
+def usage_items_export(where: AgreementFilter, items: ItemFilter, actor: Actor) -> Export:
     withheld = sa.null()
     statement = (
         sa.select(
@@ -188,7 +205,7 @@ def usage_items_export(filters: list[Any], item_filters: list[Any], actor: Actor
         )
         .join(UsageReport, col(UsageReport.id) == col(UsageItem.report_id))
         .join(Agreement, col(Agreement.id) == col(UsageReport.agreement_id))
-        .where(*filters, *item_filters)
+        .where(*where.conditions(), *items.conditions())
         .order_by(col(UsageItem.id))
     )
     if actor.is_public:
@@ -201,148 +218,130 @@ def usage_items_export(filters: list[Any], item_filters: list[Any], actor: Actor
     return Export(USAGE_ITEM_HEADER, statement)
 
 
-async def _rows(sessions: async_sessionmaker[AsyncSession], statement: Any) -> AsyncIterator[Sequence[Any]]:
-    async with sessions() as session, session.begin():
-        result = await session.stream(statement.execution_options(yield_per=BATCH))
-        async for partition in result.partitions(BATCH):
-            yield partition
+FINDINGS_COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("rule", sa.String),
+    ("severity", sa.String),
+    ("agreement_id", sa.Integer),
+    ("agreement_number", sa.String),
+    ("region_code", sa.String),
+    ("recipient_kind", sa.String),
+    ("due_on", sa.Date),
+    ("regulation", sa.String),
+    ("facts", sa.String),
+)
 
 
-def _csv_lines(rows: Sequence[Sequence[Any]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerows([cell(value) for value in row] for row in rows)
-    return buffer.getvalue().encode()
+def facts_text(facts: dict[str, Any]) -> str:
+    return "; ".join(f"{key}={value}" for key, value in facts.items())
+
+
+def findings_export(found: Sequence[Finding]) -> Export:
+    """The findings as a select over arrays of their values, so COPY writes them like any other export."""
+    values: list[list[Any]] = [
+        [f.rule.value for f in found],
+        [f.severity.value for f in found],
+        [f.agreement_id for f in found],
+        [f.agreement_number for f in found],
+        [f.region_code for f in found],
+        [f.recipient_kind for f in found],
+        [f.due_on for f in found],
+        [f.regulation for f in found],
+        [facts_text(f.facts) for f in found],
+    ]
+    arrays = [
+        sa.bindparam(None, column, type_=ARRAY(kind()))
+        for column, (_, kind) in zip(values, FINDINGS_COLUMNS, strict=True)
+    ]
+    columns = (sa.column(name, kind()) for name, kind in FINDINGS_COLUMNS)
+    rows = sa.func.unnest(*arrays).table_valued(*columns).render_derived(name="finding")
+    header = tuple(name for name, _ in FINDINGS_COLUMNS)
+    return Export(header, sa.select(*(rows.c[name] for name in header)))
+
+
+# --- CSV, written by PostgreSQL ------------------------------------------------------------------
+
+COPY_QUEUE = 8
+"""Chunks in flight between COPY and the client: a slow client makes COPY wait, memory stays bounded."""
+
+
+def csv_text(column: Any) -> Any:
+    """A column as its CSV cell: NULL and '' as nothing, dates ISO, money with its two decimals, integers as
+    digits, and text that a spreadsheet would run as a formula behind a ``'`` (CSV injection)."""
+    kind = column.type
+    if isinstance(kind, (sa.types.NullType, sa.Integer)):
+        return column
+    if isinstance(kind, sa.Numeric):
+        return sa.cast(column, sa.Text)  # NUMERIC(18,2)'s text has the two decimals
+    if isinstance(kind, sa.Date):
+        return sa.func.to_char(column, "YYYY-MM-DD")
+    text = sa.cast(column, sa.Text)
+    # '' as NULL: COPY would quote an empty string ("") where a spreadsheet expects nothing.
+    return sa.case((sa.func.left(text, 1).in_(FORMULA_STARTS), sa.literal("'") + text), else_=sa.func.nullif(text, ""))
 
 
 def csv_header(header: Sequence[str]) -> bytes:
     return ("\ufeff" + ",".join(header) + "\n").encode()  # the BOM makes Excel read UTF-8
 
 
-async def stream_csv(batches: AsyncIterator[Sequence[Sequence[Any]]], header: Sequence[str]) -> AsyncIterator[bytes]:
-    yield csv_header(header)
-    async for batch in batches:
-        yield _csv_lines(batch)
-
-
-async def stream_xlsx(
-    batches: AsyncIterator[Sequence[Sequence[Any]]], header: Sequence[str], sheet: str
-) -> AsyncIterator[bytes]:
-    """Each batch becomes its worksheet rows and the ZIP bytes they compress to, which go out at once."""
-    workbook = StreamedWorkbook(sheet, header)
-    async for batch in batches:
-        if chunk := await to_thread.run_sync(_write_rows, workbook, batch):
+async def stream_csv(sessions: async_sessionmaker[AsyncSession], export: Export) -> AsyncIterator[bytes]:
+    """The CSV written by COPY, passed through a bounded queue."""
+    statement = export.statement.with_only_columns(
+        *(csv_text(column) for column in export.statement.selected_columns), maintain_column_froms=True
+    )
+    yield csv_header(export.header)
+    async with transaction(sessions) as tx:
+        compiled = statement.compile(dialect=tx.session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
+        values = compiled.construct_params()
+        arguments = [values[name] for name in compiled.positiontup or ()]
+        async for chunk in _copied(tx.sql, str(compiled), arguments):
             yield chunk
+
+
+async def _copied(sql: asyncpg.Connection, query: str, arguments: list[Any]) -> AsyncIterator[bytes]:
+    chunks: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=COPY_QUEUE)
+
+    async def put(data: bytes | bytearray | memoryview) -> None:
+        await chunks.put(bytes(data))  # asyncpg hands over its own buffer types
+
+    async def copy() -> None:
+        try:
+            await sql.copy_from_query(query, *arguments, output=put, format="csv")
+        finally:
+            await chunks.put(None)
+
+    task = asyncio.create_task(copy())
+    try:
+        while (chunk := await chunks.get()) is not None:
+            yield chunk
+        await task  # COPY's own error, if it ended on one
+    finally:
+        if not task.done():
+            task.cancel()  # the client went away: stop the COPY; the rollback discards the connection
+            with contextlib.suppress(asyncio.CancelledError, asyncpg.PostgresError):
+                await task
+
+
+# --- XLSX ----------------------------------------------------------------------------------------
+
+
+async def stream_xlsx(sessions: async_sessionmaker[AsyncSession], export: Export, sheet: str) -> AsyncIterator[bytes]:
+    """Each batch of rows becomes its worksheet rows and the ZIP bytes they compress to, which go out at once."""
+    workbook = StreamedWorkbook(sheet, export.header)
+    async with transaction(sessions) as tx:
+        result = await tx.session.stream(export.statement.execution_options(yield_per=BATCH))
+        async for batch in result.partitions(BATCH):
+            if chunk := await to_thread.run_sync(_write_rows, workbook, batch):
+                yield chunk
     yield await to_thread.run_sync(workbook.close)
 
 
 def _write_rows(workbook: StreamedWorkbook, rows: Sequence[Sequence[Any]]) -> bytes:
-    return workbook.write([[spreadsheet_cell(value) for value in row] for row in rows])
+    return workbook.write([[spreadsheet_value(value) for value in row] for row in rows])
 
 
-def spreadsheet_cell(value: Any) -> Any:
-    """As ``cell()``, but money stays a ``Decimal``: the workbook writes it as a number an auditor can sum."""
-    return value if isinstance(value, Decimal) else cell(value)
-
-
-# --- CSV straight from PostgreSQL's COPY ---------------------------------------------------------
-
-COPY_QUEUE = 8
-"""Chunks in flight between COPY and the client: a slow client makes COPY wait, memory stays bounded."""
-
-
-def _as_csv_text(column: Any) -> Any | None:
-    """The SQL that renders a column exactly as ``cell()`` does in Python, or None where it cannot."""
-    kind = column.type
-    if isinstance(kind, (sa.types.NullType, sa.Integer)):
-        return column  # NULL is an empty field, an integer its digits, in both
-    if isinstance(kind, sa.Numeric):
-        # Money is NUMERIC(18,2), whose text always has the two decimals f"{value:.2f}" writes.
-        return sa.cast(column, sa.Text) if kind.scale == 2 else None
-    if isinstance(kind, sa.Date):
-        return sa.func.to_char(column, "YYYY-MM-DD")
-    if isinstance(kind, (sa.String, sa.Enum)):
-        text = sa.cast(column, sa.Text)
-        # '' as NULL: COPY would quote an empty string ("") where Python's csv writes nothing.
-        return sa.case(
-            (sa.func.left(text, 1).in_(FORMULA_STARTS), sa.literal("'") + text), else_=sa.func.nullif(text, "")
-        )
-    return None
-
-
-def copy_statement(export: Export) -> Any | None:
-    """The export's select with every column rendered as its CSV text, or None if a column has no SQL rendering."""
-    rendered = [_as_csv_text(column) for column in export.statement.selected_columns]
-    if any(column is None for column in rendered):
-        return None
-    return export.statement.with_only_columns(*rendered, maintain_column_froms=True)
-
-
-async def stream_csv_by_copy(
-    sessions: async_sessionmaker[AsyncSession], statement: Any, header: Sequence[str]
-) -> AsyncIterator[bytes]:
-    """The CSV written by PostgreSQL (``COPY (select) TO STDOUT``), passed through a bounded queue.
-
-    Python's csv writer made ~130,000 rows/s at best; COPY writes the same bytes about ten times as fast.
-    """
-    yield csv_header(header)
-    async with sessions() as session, session.begin():
-        driver = await driver_connection(session)
-        compiled = statement.compile(dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
-        values = compiled.construct_params()
-        arguments = [values[name] for name in compiled.positiontup or ()]
-        chunks: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=COPY_QUEUE)
-
-        async def put(data: bytes | bytearray | memoryview) -> None:
-            await chunks.put(bytes(data))  # asyncpg hands over its own buffer types
-
-        async def copy() -> None:
-            try:
-                await driver.copy_from_query(str(compiled), *arguments, output=put, format="csv")
-            finally:
-                await chunks.put(None)
-
-        task = asyncio.create_task(copy())
-        try:
-            while (chunk := await chunks.get()) is not None:
-                yield chunk
-            await task  # COPY's own error, if it ended on one
-        finally:
-            if not task.done():
-                task.cancel()  # the client went away: stop the COPY; the rollback discards the connection
-                with contextlib.suppress(asyncio.CancelledError, asyncpg.PostgresError):
-                    await task
-
-
-def render(
-    file_format: FileFormat, batches: AsyncIterator[Sequence[Sequence[Any]]], header: Sequence[str], sheet: str
+def stream(
+    sessions: async_sessionmaker[AsyncSession], export: Export, file_format: FileFormat, sheet: str
 ) -> AsyncIterator[bytes]:
     if file_format == FileFormat.csv:
-        return stream_csv(batches, header)
-    return stream_xlsx(batches, header, sheet)
-
-
-def from_database(sessions: async_sessionmaker[AsyncSession], export: Export) -> AsyncIterator[Sequence[Any]]:
-    return _rows(sessions, export.statement)
-
-
-async def from_list(rows: Sequence[Sequence[Any]]) -> AsyncIterator[Sequence[Sequence[Any]]]:
-    for start in range(0, len(rows), BATCH):
-        yield rows[start : start + BATCH]
-
-
-FINDINGS_HEADER = (
-    "rule",
-    "severity",
-    "agreement_id",
-    "agreement_number",
-    "region_code",
-    "recipient_kind",
-    "due_on",
-    "regulation",
-    "facts",
-)
-
-
-def facts_text(facts: dict[str, Any]) -> str:
-    return "; ".join(f"{key}={cell(value)}" for key, value in facts.items())
+        return stream_csv(sessions, export)
+    return stream_xlsx(sessions, export, sheet)

@@ -11,6 +11,7 @@ import io
 import re
 import zipfile
 from collections.abc import Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -44,6 +45,19 @@ SHEET_END = b"</sheetData></worksheet>"
 _LITERAL_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x0c\x0e-\x1f\ufffe\uffff])")
 _NEEDS_CARE = re.compile(r"[&<>\r\x00-\x08\x0b-\x0c\x0e-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_value(value: Any) -> Any:
+    """A database value as the workbook writes it: money stays a ``Decimal`` (a number an auditor can sum),
+    dates become ISO text, and text a spreadsheet would run as a formula gets a leading ``'``."""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def column_letters(index: int) -> str:

@@ -88,12 +88,6 @@ class RegionOut(BaseModel):
     updated_at: datetime
 
 
-class RegionImportError(BaseModel):
-    row: int = Field(description="1-based data row number (the header is row 0).")
-    column: str | None
-    message: str
-
-
 class RegionImportResult(BaseModel):
     created: int
     updated: int

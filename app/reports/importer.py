@@ -2,9 +2,10 @@
 
 The file never sits whole in memory: its chunks go straight into ``COPY`` into a temporary staging
 table of text columns (so a bad value cannot stop the copy half-way). One ``INSERT … SELECT`` then
-moves the rows whose every cell passes the rules into ``usage_item``; if it moved fewer than were
-staged, the move is rolled back to its savepoint and a second query names every bad cell. Everything
-happens in the request's transaction, so a rejected file leaves nothing behind.
+moves the rows whose every cell passes the item rules (app/reports/rules.py, the same the JSON batches
+meet) into ``usage_item``; if it moved fewer than were staged, the move is rolled back to its savepoint
+and the rules' error query names every bad cell. Everything happens on the request's transaction, so a
+rejected file leaves nothing behind.
 """
 
 import csv
@@ -19,22 +20,16 @@ from enum import StrEnum
 from typing import Any, NoReturn
 
 import asyncpg
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import audit
 from app.core.actor import Actor
-from app.core.driver import driver_connection
-from app.core.errors import FieldError, InvalidInput
-from app.core.money import MONEY_MAX
-from app.grants.models import Agreement
-from app.reports.models import UsageReport
-from app.reports.schemas import DESCRIPTION_MAX, DOCUMENT_MAX, PAYEE_MAX, ImportRowError
+from app.core.db import Transaction
+from app.reports import repository, rules
+from app.reports.errors import ImportEmpty, ImportRejected, InvalidHeader
+from app.reports.repository import Draft
+from app.reports.rules import COLUMNS, MAX_REPORTED_ROWS, REQUIRED
+from app.reports.schemas import ImportRowError, ReportOut
 from app.reports.service import writable_report
 
-COLUMNS = ("spent_on", "category", "stage", "description", "amount", "payee", "document_number", "evidence_sha256")
-REQUIRED = frozenset(("spent_on", "category", "stage", "description", "amount"))
-MAX_REPORTED_ROWS = 100
 NDJSON_BATCH = 2000
 STAGING = "usage_item_staging"
 
@@ -75,31 +70,26 @@ ProgressCallback = Callable[[int], None]
 
 
 async def import_items(
-    session: AsyncSession,
+    tx: Transaction,
     actor: Actor,
     report_id: int,
     *,
     chunks: AsyncIterable[bytes],
     file_format: ImportFormat,
     progress: ProgressCallback | None = None,
-) -> tuple[ImportOutcome, UsageReport]:
-    report, agreement = await writable_report(session, actor, report_id)
-    await session.execute(sa.text(_CREATE_STAGING))
-    await session.execute(sa.text(_EMPTY_STAGING))
-    connection = await driver_connection(session)
+) -> tuple[ImportOutcome, ReportOut]:
+    draft = await writable_report(tx, actor, report_id)
+    await tx.sql.execute(_CREATE_STAGING)
+    await tx.sql.execute(_EMPTY_STAGING)
     tally = _Tally()
     source = _metered(chunks, tally, progress)
     if file_format == ImportFormat.csv:
-        staged = await _copy_csv(connection, source)
+        staged = await _copy_csv(tx.sql, source)
     else:
-        staged = await _copy_ndjson(connection, source, tally)
-    outcome = await _move_rows(session, report, agreement, tally, staged)
-    report.total += outcome.total
-    report.item_count += outcome.rows
-    report.version += 1
-    await session.flush()
-    audit.record(
-        session,
+        staged = await _copy_ndjson(tx.sql, source, tally)
+    outcome = await _move_rows(tx.sql, draft, tally, staged)
+    report = await repository.touch_report(tx.sql, report_id, outcome.total, outcome.rows)
+    tx.record(
         actor,
         action="usage_item.import",
         entity="usage_report",
@@ -112,7 +102,7 @@ async def import_items(
             "bytes": tally.size,
         },
     )
-    return outcome, report
+    return outcome, ReportOut.model_validate(dict(report))
 
 
 # IF NOT EXISTS and TRUNCATE: one transaction (a CLI batch, the dataset generator) may import many files.
@@ -167,13 +157,8 @@ def _header_columns(header: bytes) -> list[str]:
     return names
 
 
-def _bad_header(problems: list[str]) -> InvalidInput:
-    return InvalidInput(
-        f"The header must name the item fields ({', '.join(COLUMNS)}): " + "; ".join(problems) + ".",
-        "Tajuk berkas harus memuat nama kolom rincian: " + "; ".join(problems) + ".",
-        code="invalid_header",
-        errors=[FieldError(field="header", message=problem) for problem in problems],
-    )
+def _bad_header(problems: list[str]) -> InvalidHeader:
+    return InvalidHeader(COLUMNS, problems)
 
 
 async def _copy_csv(connection: asyncpg.Connection, source: AsyncIterator[bytes]) -> int:
@@ -201,19 +186,18 @@ async def _copy(connection: asyncpg.Connection, data: AsyncIterator[bytes], colu
 _COPY_LINE = re.compile(r"line (\d+)")
 
 
-def _unreadable(exc: asyncpg.PostgresError) -> InvalidInput:
+def _unreadable(exc: asyncpg.PostgresError) -> ImportRejected:
     """COPY stopped on a row it cannot even split into fields (wrong column count, bad encoding)."""
     context = str(getattr(exc, "context", "") or "")
     found = _COPY_LINE.search(context)
     row = int(found.group(1)) if found else 0
     message = str(exc).splitlines()[0]
     error = ImportRowError(row=row, column=None, message=message)
-    return InvalidInput(
+    return ImportRejected(
         f"Row {row} cannot be read ({message}); nothing was imported.",
         f"Baris {row} tidak dapat dibaca ({message}); tidak ada yang diimpor.",
-        code="import_rejected",
-        errors=[FieldError(field=f"rows[{row}]", message=message)],
-        extensions={"rows": [error.model_dump()], "bad_rows": 1},
+        [error.model_dump()],
+        1,
     )
 
 
@@ -307,81 +291,9 @@ async def _copy_ndjson(connection: asyncpg.Connection, source: AsyncIterator[byt
 
 # --- set-wise validation and the move into usage_item --------------------------------------------
 
-_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-_AMOUNT = r"^[0-9]{1,16}(\.[0-9]{1,2})?$"
-# Nested CASEs: PostgreSQL evaluates a CASE's branches in order, so a cast runs only on text that
-# the pattern before it has vouched for, and a bad cell becomes NULL instead of an error.
-# The statements below are assembled from module constants only; values travel as bound parameters.
-_TYPED = f"""
-SELECT s.row_number, s.category, s.stage,
-       btrim(s.description) AS description, btrim(s.payee) AS payee,
-       btrim(s.document_number) AS document_number, lower(btrim(s.evidence_sha256)) AS evidence,
-       CASE WHEN btrim(s.spent_on) ~ '{_DATE}' THEN
-           CASE WHEN substr(btrim(s.spent_on), 1, 4)::int BETWEEN 2000 AND 2100
-                 AND substr(btrim(s.spent_on), 6, 2)::int BETWEEN 1 AND 12 THEN
-               CASE WHEN substr(btrim(s.spent_on), 9, 2)::int BETWEEN 1 AND extract(day FROM
-                        make_date(substr(btrim(s.spent_on), 1, 4)::int, substr(btrim(s.spent_on), 6, 2)::int, 1)
-                        + interval '1 month - 1 day')::int
-                    THEN btrim(s.spent_on)::date END
-           END
-       END AS spent_on,
-       CASE WHEN btrim(s.amount) ~ '{_AMOUNT}' THEN btrim(s.amount)::numeric END AS amount,
-       s.spent_on AS spent_on_text
-FROM {STAGING} s
-"""
-
-# Each column's rule, as the message a bad cell earns (NULL when the cell is good). The same expressions
-# report the errors and decide which rows the move takes, so the two can never disagree.
-_CELL_CHECKS: dict[str, str] = {
-    "spent_on": """CASE
-        WHEN t.spent_on IS NULL THEN 'not a date (YYYY-MM-DD between 2000 and 2100)'
-        WHEN t.spent_on < CAST(:period_start AS date) OR t.spent_on > CAST(:period_end AS date)
-            THEN 'outside the report period ' || CAST(:period_start AS date) || '..' || CAST(:period_end AS date)
-        WHEN t.spent_on < CAST(:signed_on AS date)
-            THEN 'before the NPHD was signed (' || CAST(:signed_on AS date) || ')'
-    END""",
-    "amount": f"""CASE
-        WHEN t.amount IS NULL THEN 'not an amount (digits, at most two decimal places)'
-        WHEN t.amount <= 0 THEN 'must be greater than zero'
-        WHEN t.amount > {MONEY_MAX} THEN 'must not exceed {MONEY_MAX}'
-    END""",
-    "category": """CASE
-        WHEN t.category IS NULL THEN 'required'
-        WHEN t.category NOT IN (SELECT code FROM category_code) THEN 'unknown category code (see /codes/categories)'
-    END""",
-    "stage": """CASE
-        WHEN t.stage IS NULL THEN 'required'
-        WHEN t.stage NOT IN (SELECT code FROM stage_code) THEN 'unknown stage code (see /codes/stages)'
-    END""",
-    "description": f"""CASE
-        WHEN coalesce(t.description, '') = '' THEN 'required'
-        WHEN length(t.description) > {DESCRIPTION_MAX} THEN 'longer than {DESCRIPTION_MAX} characters'
-    END""",
-    "payee": f"CASE WHEN length(t.payee) > {PAYEE_MAX} THEN 'longer than {PAYEE_MAX} characters' END",
-    "document_number": f"""CASE
-        WHEN length(t.document_number) > {DOCUMENT_MAX} THEN 'longer than {DOCUMENT_MAX} characters'
-    END""",
-    "evidence_sha256": """CASE
-        WHEN coalesce(t.evidence, '') <> '' AND t.evidence !~ '^[0-9a-f]{64}$' THEN 'not 64 hex digits'
-    END""",
-}
-_ALL_CELLS_GOOD = " AND ".join(f"({check}) IS NULL" for check in _CELL_CHECKS.values())
-
-_ERRORS = f"""
-WITH typed AS MATERIALIZED ({_TYPED}),  -- fenced: each LATERAL reference would re-run the casts
-cells AS (
-    SELECT t.row_number, x.column_name, x.message
-    FROM typed t
-    CROSS JOIN LATERAL (VALUES
-        {", ".join(f"('{column}', {check})" for column, check in _CELL_CHECKS.items())}
-    ) AS x(column_name, message)
-    WHERE x.message IS NOT NULL
-),
-first_rows AS (SELECT DISTINCT row_number FROM cells ORDER BY row_number LIMIT {MAX_REPORTED_ROWS})
-SELECT c.row_number, c.column_name, c.message, (SELECT count(DISTINCT row_number) FROM cells) AS bad_rows
-FROM cells c JOIN first_rows f USING (row_number)
-ORDER BY c.row_number, c.column_name
-"""
+# The statements are assembled from module constants only; values travel as bound parameters.
+_STAGED = f"SELECT s.row_number, {rules.TYPED_FROM_TEXT} FROM {STAGING} s"
+_ERRORS = rules.errors_query(_STAGED)
 
 # The move validates as it goes: it takes only rows whose every cell is good, so a clean file (the
 # common case) is read once. Fewer rows moved than staged means a bad file: the caller rolls the move
@@ -390,11 +302,11 @@ _MOVE = f"""
 WITH moved AS (
     INSERT INTO usage_item
         (report_id, spent_on, category, stage, description, amount, payee, document_number, evidence_sha256)
-    SELECT CAST(:report_id AS integer), spent_on, category, stage, description, amount,
+    SELECT $4, spent_on, category, stage, description, amount,
            nullif(payee, ''), nullif(document_number, ''), nullif(evidence, '')
     -- OFFSET 0 keeps the subquery whole: each cast runs once per row, not once per check that reads it.
-    FROM ({_TYPED} OFFSET 0) t
-    WHERE {_ALL_CELLS_GOOD}
+    FROM ({_STAGED} OFFSET 0) t
+    WHERE {rules.ALL_CELLS_GOOD}
     ORDER BY row_number
     RETURNING amount
 )
@@ -402,41 +314,38 @@ SELECT count(*), coalesce(sum(amount), 0) FROM moved
 """
 
 
-async def _reject_bad_rows(session: AsyncSession, params: dict[str, Any], tally: _Tally) -> NoReturn:
-    result = (await session.execute(sa.text(_ERRORS), params)).all()
-    sql_bad = int(result[0][3]) if result else 0
+async def _reject_bad_rows(sql: asyncpg.Connection, draft: Draft, tally: _Tally) -> NoReturn:
+    result = await sql.fetch(_ERRORS, *draft.terms)
+    sql_bad = int(result[0]["bad_rows"]) if result else 0
     errors = tally.errors + [
-        ImportRowError(row=row, column=column, message=message) for row, column, message, _ in result
+        ImportRowError(row=row["row_number"], column=row["column_name"], message=row["message"]) for row in result
     ]
     bad_rows = sql_bad + tally.bad_rows
     if not errors:
-        raise RuntimeError("the move refused rows that no rule in _ERRORS names")  # _CELL_CHECKS feed both
+        raise RuntimeError("the move refused rows that no rule names")  # rules.CELL_CHECKS feed both
     first = sorted({error.row for error in errors})[:MAX_REPORTED_ROWS]
     shown = sorted((error for error in errors if error.row in first), key=lambda error: (error.row, error.column or ""))
-    raise InvalidInput(
+    raise ImportRejected(
         f"{bad_rows} row(s) of the file break the reporting rules; nothing was imported.",
         f"{bad_rows} baris berkas melanggar aturan pelaporan; tidak ada yang diimpor.",
-        code="import_rejected",
-        errors=[
-            FieldError(field=f"rows[{error.row}].{error.column or 'row'}", message=error.message) for error in shown
-        ],
-        extensions={"rows": [error.model_dump() for error in shown], "bad_rows": bad_rows},
+        [error.model_dump() for error in shown],
+        bad_rows,
     )
 
 
-async def _move_rows(
-    session: AsyncSession, report: UsageReport, agreement: Agreement, tally: _Tally, staged: int
-) -> ImportOutcome:
+async def _move_rows(sql: asyncpg.Connection, draft: Draft, tally: _Tally, staged: int) -> ImportOutcome:
     """Move the staged rows in one validating pass; on any bad row, undo the move and say which rows."""
-    params = {"period_start": report.period_start, "period_end": report.period_end, "signed_on": agreement.signed_on}
     if tally.errors:  # rows refused before staging (NDJSON): the file is bad whatever the rest holds
-        await _reject_bad_rows(session, params, tally)
-    move = await session.begin_nested()
-    count, total = (await session.execute(sa.text(_MOVE), {**params, "report_id": report.id})).one()
+        await _reject_bad_rows(sql, draft, tally)
+    move = sql.transaction()  # a savepoint inside the request's transaction
+    await move.start()
+    moved = await sql.fetchrow(_MOVE, *draft.terms, draft.id)
+    assert moved is not None
+    count, total = moved
     if count < staged:
         await move.rollback()
-        await _reject_bad_rows(session, params, tally)
+        await _reject_bad_rows(sql, draft, tally)
     await move.commit()
     if count == 0:
-        raise InvalidInput("The file has no data rows.", "Berkas tidak memuat baris data.", code="import_empty")
+        raise ImportEmpty()
     return ImportOutcome(rows=int(count), total=Decimal(total), sha256=tally.digest.hexdigest())

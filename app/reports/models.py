@@ -7,8 +7,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.core.models import created_at_column, enum_column, updated_at_column, version_column
-from app.grants.models import money_column
+from app.core.models import created_at_column, enum_column, money_column, updated_at_column, version_column
 
 
 class ReportKind(StrEnum):

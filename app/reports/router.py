@@ -1,18 +1,32 @@
-"""HTTP routes of usage reports: recipients report, finance offices and auditors review."""
+"""HTTP routes of usage reports and their items: recipients write, everyone reads what they may see."""
 
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import Depends, Path, Query, Request, Response
 
 from app.core.actor import Actor, Role
 from app.core.auth import CurrentActor, require
-from app.core.deps import Session
-from app.core.http import PROBLEMS, IfMatch, require_media_type, with_etag
+from app.core.deps import Tx
+from app.core.errors import UnsupportedMediaType
+from app.core.http import domain_router, require_media_type
 from app.core.idempotency import OptionalIdempotency, StreamedIdempotency
+from app.core.openapi import problems
 from app.core.pagination import Page, PageRequest, convert_page, page_request
 from app.core.types import DB_ID_MAX
+from app.grants.errors import AgreementClosed, AgreementNotFound
 from app.reports import importer, service
+from app.reports.errors import (
+    ImportEmpty,
+    ImportRejected,
+    InvalidHeader,
+    ItemNotFound,
+    ItemsRejected,
+    NotYourReport,
+    PeriodStartTooEarly,
+    ReportNotDraft,
+    ReportNotFound,
+)
 from app.reports.schemas import (
     BudgetVariance,
     ImportResult,
@@ -22,18 +36,17 @@ from app.reports.schemas import (
     ItemUpdate,
     ReportCreate,
     ReportOut,
-    ReturnRequest,
-    ReviewNote,
 )
 
-router = APIRouter(tags=["reports"], responses=PROBLEMS)
+router = domain_router("reports")
 
 Paging = Annotated[PageRequest, Depends(page_request)]
 IdPath = Annotated[int, Path(ge=1, le=DB_ID_MAX)]
 ItemIdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Reporter = Annotated[Actor, Depends(require(Role.recipient))]
-Reviewer = Annotated[Actor, Depends(require(Role.finance, Role.auditor))]
 CodeQuery = Annotated[str | None, Query(max_length=48, pattern=r"^[a-z_]+$")]
+DRAFT_PROBLEMS = (ReportNotFound, NotYourReport, AgreementClosed, ReportNotDraft)
+"""What any write into a draft can meet."""
 
 IMPORT_TYPES = {
     "text/csv": importer.ImportFormat.csv,
@@ -43,44 +56,51 @@ IMPORT_TYPES = {
 }
 
 
-def _report_response(report_out: ReportOut, etag: str) -> Response:
-    return with_etag(report_out, etag)
-
-
-@router.post("/agreements/{agreement_id}/usage-reports", response_model=ReportOut, status_code=201)
+@router.post(
+    "/agreements/{agreement_id}/usage-reports",
+    response_model=ReportOut,
+    status_code=201,
+    dependencies=[OptionalIdempotency],
+    responses=problems(AgreementNotFound, NotYourReport, AgreementClosed, PeriodStartTooEarly),
+)
 async def create_report(
-    session: Session, actor: Reporter, idempotency: OptionalIdempotency, agreement_id: IdPath, body: ReportCreate
-) -> Response:
-    report = await service.create_report(session, actor, agreement_id, body)
-    return await idempotency.respond(
-        ReportOut.model_validate(report),
-        headers={"ETag": service.report_etag(report), "Location": f"/api/v1/usage-reports/{report.id}"},
-    )
+    tx: Tx, actor: Reporter, agreement_id: IdPath, body: ReportCreate, response: Response
+) -> ReportOut:
+    report = await service.create_report(tx, actor, agreement_id, body)
+    response.headers.update({"ETag": service.report_etag(report), "Location": f"/api/v1/usage-reports/{report.id}"})
+    return ReportOut.model_validate(report)
 
 
-@router.get("/agreements/{agreement_id}/usage-reports", response_model=Page[ReportOut])
-async def list_reports(session: Session, actor: CurrentActor, agreement_id: IdPath, paging: Paging) -> Page[ReportOut]:
-    return convert_page(await service.list_reports(session, actor, agreement_id, paging), ReportOut)
+@router.get(
+    "/agreements/{agreement_id}/usage-reports", response_model=Page[ReportOut], responses=problems(AgreementNotFound)
+)
+async def list_reports(tx: Tx, actor: CurrentActor, agreement_id: IdPath, paging: Paging) -> Page[ReportOut]:
+    return convert_page(await service.list_reports(tx, actor, agreement_id, paging), ReportOut)
 
 
-@router.get("/usage-reports/{report_id}", response_model=ReportOut)
-async def get_report(session: Session, actor: CurrentActor, report_id: IdPath) -> Response:
-    report = await service.get_report(session, actor, report_id)
-    return _report_response(ReportOut.model_validate(report), service.report_etag(report))
+@router.get("/usage-reports/{report_id}", response_model=ReportOut, responses=problems(ReportNotFound))
+async def get_report(tx: Tx, actor: CurrentActor, report_id: IdPath, response: Response) -> ReportOut:
+    report = await service.get_report(tx, actor, report_id)
+    response.headers["ETag"] = service.report_etag(report)
+    return ReportOut.model_validate(report)
 
 
-@router.post("/usage-reports/{report_id}/items", response_model=ItemsAdded, status_code=201)
-async def add_items(
-    session: Session, actor: Reporter, idempotency: OptionalIdempotency, report_id: IdPath, body: ItemBatch
-) -> Response:
-    report = await service.add_items(session, actor, report_id, body.items)
-    added = ItemsAdded(added=len(body.items), report=ReportOut.model_validate(report))
-    return await idempotency.respond(added, headers={"ETag": service.report_etag(report)})
+@router.post(
+    "/usage-reports/{report_id}/items",
+    response_model=ItemsAdded,
+    status_code=201,
+    dependencies=[OptionalIdempotency],
+    responses=problems(*DRAFT_PROBLEMS, ItemsRejected),
+)
+async def add_items(tx: Tx, actor: Reporter, report_id: IdPath, body: ItemBatch, response: Response) -> ItemsAdded:
+    report = await service.add_items(tx, actor, report_id, body.items)
+    response.headers["ETag"] = service.report_etag(report)
+    return ItemsAdded(added=len(body.items), report=report)
 
 
-@router.get("/usage-reports/{report_id}/items", response_model=Page[ItemOut])
+@router.get("/usage-reports/{report_id}/items", response_model=Page[ItemOut], responses=problems(ReportNotFound))
 async def list_items(
-    session: Session,
+    tx: Tx,
     actor: CurrentActor,
     report_id: IdPath,
     paging: Paging,
@@ -90,18 +110,20 @@ async def list_items(
     spent_to: date | None = None,
 ) -> Page[ItemOut]:
     return await service.list_items(
-        session, actor, report_id, paging, category=category, stage=stage, spent_from=spent_from, spent_to=spent_to
+        tx, actor, report_id, paging, category=category, stage=stage, spent_from=spent_from, spent_to=spent_to
     )
 
 
-@router.patch("/usage-items/{item_id}", response_model=ItemOut)
-async def update_item(session: Session, actor: Reporter, item_id: ItemIdPath, body: ItemUpdate) -> ItemOut:
-    return service.item_view(await service.update_item(session, actor, item_id, body), actor)
+@router.patch(
+    "/usage-items/{item_id}", response_model=ItemOut, responses=problems(ItemNotFound, *DRAFT_PROBLEMS, ItemsRejected)
+)
+async def update_item(tx: Tx, actor: Reporter, item_id: ItemIdPath, body: ItemUpdate) -> ItemOut:
+    return service.item_view(await service.update_item(tx, actor, item_id, body), actor)
 
 
-@router.delete("/usage-items/{item_id}", status_code=204)
-async def delete_item(session: Session, actor: Reporter, item_id: ItemIdPath) -> Response:
-    await service.delete_item(session, actor, item_id)
+@router.delete("/usage-items/{item_id}", status_code=204, responses=problems(ItemNotFound, *DRAFT_PROBLEMS))
+async def delete_item(tx: Tx, actor: Reporter, item_id: ItemIdPath) -> Response:
+    await service.delete_item(tx, actor, item_id)
     return Response(status_code=204)
 
 
@@ -109,6 +131,8 @@ async def delete_item(session: Session, actor: Reporter, item_id: ItemIdPath) ->
     "/usage-reports/{report_id}/items/import",
     response_model=ImportResult,
     status_code=201,
+    dependencies=[StreamedIdempotency],
+    responses=problems(*DRAFT_PROBLEMS, UnsupportedMediaType, InvalidHeader, ImportRejected, ImportEmpty),
     description=(
         "Stream a CSV (`text/csv`, header row of item field names) or NDJSON (`application/x-ndjson`, one"
         " object per line) of items into a draft report. All rows or none: a rejected file answers 422 with"
@@ -126,46 +150,18 @@ async def delete_item(session: Session, actor: Reporter, item_id: ItemIdPath) ->
     },
 )
 async def import_items(
-    request: Request, session: Session, actor: Reporter, idempotency: StreamedIdempotency, report_id: IdPath
-) -> Response:
+    request: Request, tx: Tx, actor: Reporter, report_id: IdPath, response: Response
+) -> ImportResult:
     file_format = IMPORT_TYPES[require_media_type(request, *IMPORT_TYPES)]
     outcome, report = await importer.import_items(
-        session, actor, report_id, chunks=request.stream(), file_format=file_format
+        tx, actor, report_id, chunks=request.stream(), file_format=file_format
     )
-    result = ImportResult(
-        rows=outcome.rows, total=outcome.total, sha256=outcome.sha256, report=ReportOut.model_validate(report)
-    )
-    return await idempotency.respond(result, headers={"ETag": service.report_etag(report)})
+    response.headers["ETag"] = service.report_etag(report)
+    return ImportResult(rows=outcome.rows, total=outcome.total, sha256=outcome.sha256, report=report)
 
 
-@router.post("/usage-reports/{report_id}/submit", response_model=ReportOut)
-async def submit(session: Session, actor: Reporter, report_id: IdPath, if_match: IfMatch = None) -> Response:
-    report = await service.submit(session, actor, report_id, if_match)
-    return _report_response(ReportOut.model_validate(report), service.report_etag(report))
-
-
-@router.post("/usage-reports/{report_id}/accept", response_model=ReportOut)
-async def accept(
-    session: Session, actor: Reviewer, report_id: IdPath, body: ReviewNote | None = None, if_match: IfMatch = None
-) -> Response:
-    report = await service.accept(session, actor, report_id, if_match, body.note if body else None)
-    return _report_response(ReportOut.model_validate(report), service.report_etag(report))
-
-
-@router.post("/usage-reports/{report_id}/return", response_model=ReportOut)
-async def return_report(
-    session: Session, actor: Reviewer, report_id: IdPath, body: ReturnRequest, if_match: IfMatch = None
-) -> Response:
-    report = await service.return_report(session, actor, report_id, if_match, body.note)
-    return _report_response(ReportOut.model_validate(report), service.report_etag(report))
-
-
-@router.post("/usage-reports/{report_id}/reopen", response_model=ReportOut)
-async def reopen(session: Session, actor: Reporter, report_id: IdPath, if_match: IfMatch = None) -> Response:
-    report = await service.reopen(session, actor, report_id, if_match)
-    return _report_response(ReportOut.model_validate(report), service.report_etag(report))
-
-
-@router.get("/agreements/{agreement_id}/budget-variance", response_model=BudgetVariance)
-async def budget_variance(session: Session, agreement_id: IdPath) -> BudgetVariance:
-    return await service.budget_variance(session, agreement_id)
+@router.get(
+    "/agreements/{agreement_id}/budget-variance", response_model=BudgetVariance, responses=problems(AgreementNotFound)
+)
+async def budget_variance(tx: Tx, agreement_id: IdPath) -> BudgetVariance:
+    return await service.budget_variance(tx, agreement_id)

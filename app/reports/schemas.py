@@ -8,11 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from app.core.money import Money, MoneyOut
 from app.core.types import INPUT_MODEL, NO_NUL, LedgerDate, Name, Note
 from app.reports.models import ReportKind, ReportStatus
+from app.reports.rules import DESCRIPTION_MAX, DOCUMENT_MAX, PAYEE_MAX
 
 MAX_BATCH = 1000
-DESCRIPTION_MAX = 500
-PAYEE_MAX = 200
-DOCUMENT_MAX = 100
 
 CodeText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=48, pattern=NO_NUL)]
 Description = Annotated[

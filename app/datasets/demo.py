@@ -11,16 +11,17 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.core import audit
 from app.core.actor import OPERATOR
 from app.core.audit import AuditEvent
-from app.demo_reports import load_reports
+from app.core.db import Transaction
+from app.datasets.demo_reports import load_reports
 from app.grants import service as grants
 from app.grants.models import AmendmentReason, Scheme
-from app.grants.schemas import AgreementCreate, AmendmentCreate, BudgetLineIn, DisbursementCreate
+from app.grants.schemas import AgreementCreate, AmendmentCreate, BudgetLineIn
+from app.ledger import service as ledger
+from app.ledger.schemas import DisbursementCreate
 from app.reference import service as reference
 from app.reference.models import Election, ElectionKind, Recipient, RecipientKind
 from app.reference.schemas import ElectionCreate, RecipientCreate, RegionCreate
@@ -39,14 +40,14 @@ RECIPIENTS = [
 @dataclass(frozen=True)
 class DemoStep:
     name: str
-    load: Callable[[AsyncSession], Awaitable[None]]
+    load: Callable[[Transaction], Awaitable[None]]
 
 
-async def load_reference(session: AsyncSession) -> None:
+async def load_reference(tx: Transaction) -> None:
     for code, name in (PROVINCE, CITY):
-        await reference.create_region(session, OPERATOR, RegionCreate(code=code, name=name))
+        await reference.create_region(tx, OPERATOR, RegionCreate(code=code, name=name))
     await reference.create_election(
-        session,
+        tx,
         OPERATOR,
         ElectionCreate(
             name="Pemilihan Wali Kota dan Wakil Wali Kota Probolinggo 2024",
@@ -57,7 +58,7 @@ async def load_reference(session: AsyncSession) -> None:
     )
     for name, kind in RECIPIENTS:
         await reference.create_recipient(
-            session, OPERATOR, RecipientCreate(name=name, kind=kind, region_code=CITY[0], bank_name="Bank Jatim")
+            tx, OPERATOR, RecipientCreate(name=name, kind=kind, region_code=CITY[0], bank_name="Bank Jatim")
         )
 
 
@@ -146,11 +147,11 @@ KODIM = DemoGrant(
 )
 
 
-async def _ids_by_name(session: AsyncSession) -> tuple[int, dict[str, int]]:
-    election = await session.execute(
+async def _ids_by_name(tx: Transaction) -> tuple[int, dict[str, int]]:
+    election = await tx.session.execute(
         sa.select(col(Election.id)).where(col(Election.region_code) == CITY[0], col(Election.voting_day) == VOTING_DAY)
     )
-    recipients = await session.execute(
+    recipients = await tx.session.execute(
         sa.select(col(Recipient.name), col(Recipient.id)).where(col(Recipient.region_code) == CITY[0])
     )
     named = {name: recipient_id for name, recipient_id in recipients if recipient_id is not None}
@@ -159,7 +160,7 @@ async def _ids_by_name(session: AsyncSession) -> tuple[int, dict[str, int]]:
     return election_id, named
 
 
-async def _load_grant(session: AsyncSession, election_id: int, recipient_id: int, grant: DemoGrant) -> None:
+async def _load_grant(tx: Transaction, election_id: int, recipient_id: int, grant: DemoGrant) -> None:
     lines = [
         BudgetLineIn(stage=stage, category=category, amount=Decimal(amount)) for stage, category, amount in grant.budget
     ]
@@ -172,8 +173,7 @@ async def _load_grant(session: AsyncSession, election_id: int, recipient_id: int
         amount=Decimal(grant.amount),
         budget_lines=lines or None,
     )
-    agreement = await grants.create_agreement(session, OPERATOR, terms)
-    assert agreement.id is not None
+    agreement = await grants.create_agreement(tx, OPERATOR, terms)
     # In calendar order, so an adendum lands before the payments it made room for.
     timeline: list[tuple[date, DisbursementCreate | AmendmentCreate]] = [
         (paid_on, DisbursementCreate(tranche=tranche, amount=Decimal(amount), paid_on=paid_on, sp2d_number=sp2d))
@@ -183,15 +183,15 @@ async def _load_grant(session: AsyncSession, election_id: int, recipient_id: int
         timeline.append((grant.amendment.signed_on, grant.amendment))
     for _, entry in sorted(timeline, key=lambda item: item[0]):
         if isinstance(entry, AmendmentCreate):
-            await grants.amend(session, OPERATOR, agreement.id, entry, None)
+            await grants.amend(tx, OPERATOR, agreement.id, entry, None)
         else:
-            await grants.disburse(session, OPERATOR, agreement.id, entry)
+            await ledger.disburse(tx, OPERATOR, agreement.id, entry)
 
 
-async def load_ledger(session: AsyncSession) -> None:
-    election_id, recipients = await _ids_by_name(session)
+async def load_ledger(tx: Transaction) -> None:
+    election_id, recipients = await _ids_by_name(tx)
     for grant in (KPU, BAWASLU, POLRES, KODIM):
-        await _load_grant(session, election_id, recipients[grant.recipient], grant)
+        await _load_grant(tx, election_id, recipients[grant.recipient], grant)
 
 
 STEPS: list[DemoStep] = [
@@ -201,21 +201,21 @@ STEPS: list[DemoStep] = [
 ]
 
 
-async def _done_steps(session: AsyncSession) -> set[str]:
+async def _done_steps(tx: Transaction) -> set[str]:
     statement = sa.select(col(AuditEvent.entity_id)).where(col(AuditEvent.action) == "demo.step")
-    return set((await session.execute(statement)).scalars())
+    return set((await tx.session.execute(statement)).scalars())
 
 
-async def load_demo(session: AsyncSession) -> list[str]:
+async def load_demo(tx: Transaction) -> list[str]:
     """Run the steps this database has not had yet; return their names."""
     # One loader at a time, even if two `serve --demo` start together on one database.
-    await session.execute(sa.select(sa.func.pg_advisory_xact_lock(0x44454D4F)))
-    done = await _done_steps(session)
+    await tx.sql.execute("SELECT pg_advisory_xact_lock(x'44454D4F'::bigint)")
+    done = await _done_steps(tx)
     loaded = []
     for step in STEPS:
         if step.name in done:
             continue
-        await step.load(session)
-        audit.record(session, OPERATOR, action="demo.step", entity="demo", entity_id=step.name, payload={})
+        await step.load(tx)
+        tx.record(OPERATOR, action="demo.step", entity="demo", entity_id=step.name, payload={})
         loaded.append(step.name)
     return loaded

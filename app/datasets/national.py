@@ -16,10 +16,12 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.actor import OPERATOR, Actor, Role
-from app.core.db import transaction
+from app.core.db import Transaction, transaction
 from app.grants import service as grants
-from app.grants.models import Agreement, Scheme
-from app.grants.schemas import AgreementCreate, DisbursementCreate, RefundCreate
+from app.grants.models import Scheme
+from app.grants.schemas import AgreementCreate, AgreementOut
+from app.ledger import service as ledger
+from app.ledger.schemas import DisbursementCreate, RefundCreate
 from app.reference import service as reference
 from app.reference.models import ElectionKind, RecipientKind, RegionLevel
 from app.reference.schemas import ElectionCreate, RecipientCreate, RegionCreate
@@ -71,6 +73,7 @@ PROVINCES = [
 REGENCIES, CITIES = 415, 93
 VOTING_DAY = date(2024, 11, 27)
 WINNER_PROPOSED_ON = date(2025, 2, 7)
+SUBMITTED_AT = datetime(2025, 4, 1, tzinfo=UTC)
 SHARE = {
     RecipientKind.kpu: Decimal("1.00"),
     RecipientKind.bawaslu: Decimal("0.25"),
@@ -138,21 +141,20 @@ async def _csv_of(rows: int, spent: Decimal, rng: random.Random) -> AsyncIterato
 
 
 async def _agreement_cycle(
-    session: AsyncSession, agreement: Agreement, items: int, rng: random.Random, *, refund: bool
+    tx: Transaction, agreement: AgreementOut, items: int, rng: random.Random, *, refund: bool
 ) -> None:
-    assert agreement.id is not None
     first = (agreement.amount * Decimal("0.4")).quantize(Decimal("0.01"))
     for tranche, amount, paid_on in ((1, first, date(2024, 1, 25)), (2, agreement.amount - first, date(2024, 6, 14))):
         sp2d = f"SP2D-GEN-{agreement.id}-{tranche}"
-        await grants.disburse(
-            session,
+        await ledger.disburse(
+            tx,
             OPERATOR,
             agreement.id,
             DisbursementCreate(tranche=tranche, amount=amount, paid_on=paid_on, sp2d_number=sp2d),
         )
     reporter = Actor(role=Role.recipient, recipient_id=agreement.recipient_id)
     report = await reports.create_report(
-        session,
+        tx,
         reporter,
         agreement.id,
         ReportCreate(
@@ -161,25 +163,24 @@ async def _agreement_cycle(
     )
     assert report.id is not None
     spent = (agreement.amount * _fraction(rng, 7800, 9700)).quantize(Decimal("0.01"))
-    await import_items(session, reporter, report.id, chunks=_csv_of(items, spent, rng), file_format=ImportFormat.csv)
-    await reports.submit(session, reporter, report.id, None)
-    await reports.accept(session, AUDITOR, report.id, None, None)
-    report.submitted_at = datetime(2025, 4, 1, tzinfo=UTC)
+    await import_items(tx, reporter, report.id, chunks=_csv_of(items, spent, rng), file_format=ImportFormat.csv)
+    await ledger.submit(tx, reporter, report.id, None, at=SUBMITTED_AT)
+    await ledger.accept(tx, AUDITOR, report.id, None, None)
     if refund:
-        held = agreement.disbursed - agreement.spent_reported - agreement.refunded
-        await grants.refund(
-            session,
+        position = await grants.read_position(tx.sql, agreement.id)
+        await ledger.refund(
+            tx,
             OPERATOR,
             agreement.id,
-            RefundCreate(amount=held, returned_on=date(2025, 4, 30), sts_number=f"STS-GEN-{agreement.id}"),
+            RefundCreate(amount=position.held, returned_on=date(2025, 4, 30), sts_number=f"STS-GEN-{agreement.id}"),
         )
 
 
-async def generate_region(session: AsyncSession, plan: Plan, items_per_agreement: int, rng: random.Random) -> int:
+async def generate_region(tx: Transaction, plan: Plan, items_per_agreement: int, rng: random.Random) -> int:
     """One region, its election, its four recipients and their grant cycles; returns the items written."""
-    await reference.create_region(session, OPERATOR, RegionCreate(code=plan.code, name=plan.name))
+    await reference.create_region(tx, OPERATOR, RegionCreate(code=plan.code, name=plan.name))
     election = await reference.create_election(
-        session,
+        tx,
         OPERATOR,
         ElectionCreate(
             name=f"Pilkada 2024 {plan.name}",
@@ -194,13 +195,13 @@ async def generate_region(session: AsyncSession, plan: Plan, items_per_agreement
     written = 0
     for kind, share in SHARE.items():
         recipient = await reference.create_recipient(
-            session,
+            tx,
             OPERATOR,
             RecipientCreate(name=f"{kind.value.upper()} {plan.name}", kind=kind, region_code=plan.code),
         )
         assert recipient.id is not None
         agreement = await grants.create_agreement(
-            session,
+            tx,
             OPERATOR,
             AgreementCreate(
                 number=f"NPHD-GEN-{plan.code}-{kind.value}",
@@ -211,7 +212,7 @@ async def generate_region(session: AsyncSession, plan: Plan, items_per_agreement
                 amount=(scale * share * _fraction(rng, 5000, 15000)).quantize(Decimal("1.00")),
             ),
         )
-        await _agreement_cycle(session, agreement, items_per_agreement, rng, refund=rng.random() < 0.8)
+        await _agreement_cycle(tx, agreement, items_per_agreement, rng, refund=rng.random() < 0.8)
         written += items_per_agreement
     return written
 
@@ -226,7 +227,7 @@ async def generate(sessions: async_sessionmaker[AsyncSession], items: int, seed:
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
     written = 0
     for plan in plans:
-        async with transaction(sessions) as session:
-            written += await generate_region(session, plan, per_agreement, rng)
+        async with transaction(sessions) as tx:
+            written += await generate_region(tx, plan, per_agreement, rng)
         advance(1)
     return written

@@ -13,13 +13,13 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.core.actor import OPERATOR, Actor, Role
-from app.grants import service as grants
+from app.core.db import Transaction
 from app.grants.models import Agreement
-from app.grants.schemas import RefundCreate
+from app.ledger import service as ledger
+from app.ledger.schemas import RefundCreate
 from app.reference import service as reference
 from app.reference.models import Election
 from app.reference.schemas import ElectionUpdate
@@ -230,16 +230,17 @@ def _kpu_items() -> list[ItemIn]:
     return items
 
 
-async def _agreement(session: AsyncSession, number: str) -> Agreement:
-    found = await session.execute(sa.select(Agreement).where(col(Agreement.number) == number))
+async def _agreement(tx: Transaction, number: str) -> Agreement:
+    statement = sa.select(Agreement).where(col(Agreement.number) == number).execution_options(populate_existing=True)
+    found = await tx.session.execute(statement)
     return found.scalar_one()
 
 
-async def _report_cycle(session: AsyncSession, agreement: Agreement, items: list[ItemIn], refund: RefundCreate) -> None:
+async def _report_cycle(tx: Transaction, agreement: Agreement, items: list[ItemIn], refund: RefundCreate) -> None:
     assert agreement.id is not None
     reporter = Actor(role=Role.recipient, recipient_id=agreement.recipient_id)
     report = await reports.create_report(
-        session,
+        tx,
         reporter,
         agreement.id,
         ReportCreate(
@@ -251,22 +252,21 @@ async def _report_cycle(session: AsyncSession, agreement: Agreement, items: list
     )
     assert report.id is not None
     for start in range(0, len(items), 1000):
-        await reports.add_items(session, reporter, report.id, items[start : start + 1000])
-    await reports.submit(session, reporter, report.id, None)
-    await reports.accept(session, AUDITOR, report.id, None, "Diterima setelah verifikasi bukti")
+        await reports.add_items(tx, reporter, report.id, items[start : start + 1000])
     # A reconstruction of 2025: date the review as it happened, not as the demo was loaded.
-    report.submitted_at, report.reviewed_at = SUBMITTED_AT, REVIEWED_AT
-    await grants.refund(session, OPERATOR, agreement.id, refund)
-    await grants.close(session, OPERATOR, agreement.id, None)
+    await ledger.submit(tx, reporter, report.id, None, at=SUBMITTED_AT)
+    await ledger.accept(tx, AUDITOR, report.id, None, "Diterima setelah verifikasi bukti", at=REVIEWED_AT)
+    await ledger.refund(tx, OPERATOR, agreement.id, refund)
+    await ledger.close(tx, OPERATOR, agreement.id, None)
 
 
-async def load_reports(session: AsyncSession) -> None:
-    election = (await session.execute(sa.select(Election).where(col(Election.region_code) == "35.74"))).scalar_one()
+async def load_reports(tx: Transaction) -> None:
+    election = (await tx.session.execute(sa.select(Election).where(col(Election.region_code) == "35.74"))).scalar_one()
     assert election.id is not None
     await reference.update_election(
-        session, OPERATOR, election.id, ElectionUpdate(winner_proposed_on=WINNER_PROPOSED_ON), None
+        tx, OPERATOR, election.id, ElectionUpdate(winner_proposed_on=WINNER_PROPOSED_ON), None
     )
-    kpu = await _agreement(session, "001/NPHD/KPU-3574/XII/2023")
-    await _report_cycle(session, kpu, _kpu_items(), KPU_REFUND)
-    bawaslu = await _agreement(session, "002/NPHD/BAWASLU-3574/II/2024")
-    await _report_cycle(session, bawaslu, list(_lumps(BAWASLU_LUMPS, "BWS")), BAWASLU_REFUND)
+    kpu = await _agreement(tx, "001/NPHD/KPU-3574/XII/2023")
+    await _report_cycle(tx, kpu, _kpu_items(), KPU_REFUND)
+    bawaslu = await _agreement(tx, "002/NPHD/BAWASLU-3574/II/2024")
+    await _report_cycle(tx, bawaslu, list(_lumps(BAWASLU_LUMPS, "BWS")), BAWASLU_REFUND)

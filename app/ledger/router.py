@@ -1,0 +1,194 @@
+"""HTTP routes of the ledger: payments, reversals, refunds, report reviews and closing."""
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Response
+
+from app.core.actor import Actor, Role
+from app.core.auth import require
+from app.core.deps import Tx
+from app.core.http import IfMatch, domain_router
+from app.core.idempotency import RequiredIdempotency
+from app.core.openapi import problems
+from app.core.pagination import Page, PageRequest, convert_page, page_request
+from app.core.types import DB_ID_MAX
+from app.grants.errors import AgreementClosed, AgreementNotFound, OutsideKeyScope
+from app.grants.schemas import AgreementOut
+from app.grants.service import agreement_etag
+from app.ledger import service
+from app.ledger.errors import (
+    AlreadyReversed,
+    DisbursementNotFound,
+    FinalReportRequired,
+    FundsHeld,
+    InvalidTransition,
+    OverDisbursement,
+    PaidOnTooEarly,
+    RefundExceedsHeld,
+    RefundNotFound,
+    ReportUnderReview,
+    ReturnedOnTooEarly,
+    ReversalExceedsHeld,
+    ReversedOnTooEarly,
+    Sp2dNumberExists,
+    SpendingExceedsDisbursed,
+    StsNumberExists,
+)
+from app.ledger.schemas import (
+    DisbursementCreate,
+    DisbursementOut,
+    RefundCreate,
+    RefundOut,
+    ReversalCreate,
+    ReversalOut,
+)
+from app.reports.errors import NotYourReport, ReportNotFound
+from app.reports.schemas import ReportOut, ReturnRequest, ReviewNote
+from app.reports.service import report_etag
+
+router = domain_router("ledger")
+
+Paging = Annotated[PageRequest, Depends(page_request)]
+IdPath = Annotated[int, Path(ge=1, le=DB_ID_MAX)]
+# Money moves only with a finance key: separation of duties from the operator.
+Treasurer = Annotated[Actor, Depends(require(Role.finance))]
+Registrar = Annotated[Actor, Depends(require(Role.finance, Role.admin))]
+Reporter = Annotated[Actor, Depends(require(Role.recipient))]
+Reviewer = Annotated[Actor, Depends(require(Role.finance, Role.auditor))]
+MONEY_KEY_NOTE = " Requires an `Idempotency-Key` header (428 without one)."
+WRITE_PROBLEMS = (AgreementNotFound, OutsideKeyScope, AgreementClosed)
+REVIEW_PROBLEMS = (ReportNotFound, InvalidTransition)
+
+
+@router.post(
+    "/agreements/{agreement_id}/disbursements",
+    response_model=DisbursementOut,
+    status_code=201,
+    dependencies=[RequiredIdempotency],
+    responses=problems(*WRITE_PROBLEMS, PaidOnTooEarly, OverDisbursement, Sp2dNumberExists),
+    description="Record a payment (SP2D) into the recipient's grant account." + MONEY_KEY_NOTE,
+)
+async def disburse(
+    tx: Tx, actor: Treasurer, agreement_id: IdPath, body: DisbursementCreate, response: Response
+) -> DisbursementOut:
+    entry = await service.disburse(tx, actor, agreement_id, body)
+    response.headers["Location"] = f"/api/v1/disbursements/{entry.id}"
+    return entry
+
+
+@router.get(
+    "/agreements/{agreement_id}/disbursements",
+    response_model=Page[DisbursementOut],
+    responses=problems(AgreementNotFound),
+)
+async def list_disbursements(tx: Tx, agreement_id: IdPath, paging: Paging) -> Page[DisbursementOut]:
+    return await service.list_disbursements(tx, agreement_id, paging)
+
+
+@router.get(
+    "/disbursements/{disbursement_id}", response_model=DisbursementOut, responses=problems(DisbursementNotFound)
+)
+async def get_disbursement(tx: Tx, disbursement_id: IdPath) -> DisbursementOut:
+    return await service.get_disbursement(tx, disbursement_id)
+
+
+@router.post(
+    "/disbursements/{disbursement_id}/reversal",
+    response_model=ReversalOut,
+    status_code=201,
+    dependencies=[RequiredIdempotency],
+    responses=problems(DisbursementNotFound, *WRITE_PROBLEMS, AlreadyReversed, ReversedOnTooEarly, ReversalExceedsHeld),
+    description="Reverse a disbursement once, as a new entry; the original stays on record." + MONEY_KEY_NOTE,
+)
+async def reverse(tx: Tx, actor: Treasurer, disbursement_id: IdPath, body: ReversalCreate) -> ReversalOut:
+    return await service.reverse(tx, actor, disbursement_id, body)
+
+
+@router.post(
+    "/agreements/{agreement_id}/refunds",
+    response_model=RefundOut,
+    status_code=201,
+    dependencies=[RequiredIdempotency],
+    responses=problems(*WRITE_PROBLEMS, ReturnedOnTooEarly, RefundExceedsHeld, StsNumberExists),
+    description="Record unspent money returned to the regional treasury (STS)." + MONEY_KEY_NOTE,
+)
+async def refund(tx: Tx, actor: Treasurer, agreement_id: IdPath, body: RefundCreate, response: Response) -> RefundOut:
+    entry = await service.refund(tx, actor, agreement_id, body)
+    response.headers["Location"] = f"/api/v1/refunds/{entry.id}"
+    return entry
+
+
+@router.get("/agreements/{agreement_id}/refunds", response_model=Page[RefundOut], responses=problems(AgreementNotFound))
+async def list_refunds(tx: Tx, agreement_id: IdPath, paging: Paging) -> Page[RefundOut]:
+    return convert_page(await service.list_refunds(tx, agreement_id, paging), RefundOut)
+
+
+@router.get("/refunds/{refund_id}", response_model=RefundOut, responses=problems(RefundNotFound))
+async def get_refund(tx: Tx, refund_id: IdPath) -> RefundOut:
+    return RefundOut.model_validate(await service.get_refund(tx, refund_id))
+
+
+@router.post(
+    "/agreements/{agreement_id}/close",
+    response_model=AgreementOut,
+    responses=problems(*WRITE_PROBLEMS, FundsHeld, ReportUnderReview, FinalReportRequired),
+)
+async def close_agreement(
+    tx: Tx, actor: Registrar, agreement_id: IdPath, response: Response, if_match: IfMatch = None
+) -> AgreementOut:
+    agreement = await service.close(tx, actor, agreement_id, if_match)
+    response.headers["ETag"] = agreement_etag(agreement)
+    return agreement
+
+
+@router.post(
+    "/usage-reports/{report_id}/submit",
+    response_model=ReportOut,
+    responses=problems(*REVIEW_PROBLEMS, NotYourReport, AgreementClosed, SpendingExceedsDisbursed),
+)
+async def submit(tx: Tx, actor: Reporter, report_id: IdPath, response: Response, if_match: IfMatch = None) -> ReportOut:
+    report = await service.submit(tx, actor, report_id, if_match)
+    response.headers["ETag"] = report_etag(report)
+    return report
+
+
+@router.post(
+    "/usage-reports/{report_id}/accept",
+    response_model=ReportOut,
+    responses=problems(*REVIEW_PROBLEMS, OutsideKeyScope),
+)
+async def accept(
+    tx: Tx,
+    actor: Reviewer,
+    report_id: IdPath,
+    response: Response,
+    body: ReviewNote | None = None,
+    if_match: IfMatch = None,
+) -> ReportOut:
+    report = await service.accept(tx, actor, report_id, if_match, body.note if body else None)
+    response.headers["ETag"] = report_etag(report)
+    return report
+
+
+@router.post(
+    "/usage-reports/{report_id}/return",
+    response_model=ReportOut,
+    responses=problems(*REVIEW_PROBLEMS, OutsideKeyScope),
+)
+async def return_report(
+    tx: Tx, actor: Reviewer, report_id: IdPath, body: ReturnRequest, response: Response, if_match: IfMatch = None
+) -> ReportOut:
+    report = await service.return_report(tx, actor, report_id, if_match, body.note)
+    response.headers["ETag"] = report_etag(report)
+    return report
+
+
+@router.post(
+    "/usage-reports/{report_id}/reopen",
+    response_model=ReportOut,
+    responses=problems(*REVIEW_PROBLEMS, NotYourReport),
+)
+async def reopen(tx: Tx, actor: Reporter, report_id: IdPath, response: Response, if_match: IfMatch = None) -> ReportOut:
+    report = await service.reopen(tx, actor, report_id, if_match)
+    response.headers["ETag"] = report_etag(report)
+    return report

@@ -1,0 +1,241 @@
+"""The compliance rules, as pure functions of one agreement's records and the working-day calendar.
+
+Each rule states what the regulation requires, checks the records as they stood on ``as_of`` (the
+loader, app/oversight/repository.py, leaves out entries dated after it, so a past date shows what was
+overdue then) and reports its facts. Nothing here reads the database: the rules are tested as units.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from app.core.calendar import add_months, add_working_days
+from app.core.config import Settings
+from app.core.money import format_money
+from app.grants.models import Scheme
+from app.grants.rules import Figures
+from app.oversight.schemas import Finding, Rule, Severity
+from app.reports.models import COUNTED_STATUSES, ReportKind, ReportStatus
+
+ZERO = Decimal("0.00")
+TRANCHE_RULE = "Permendagri 41/2020 Pasal 16 (perubahan Permendagri 54/2019)"
+REPORT_RULE = "Permendagri 54/2019 jo. Permendagri 41/2020: laporan penggunaan dan pengembalian sisa dana hibah"
+BUDGET_RULE = "NPHD dan rencana kebutuhan biaya (RAB) — Permendagri 54/2019"
+SEVERITY = {
+    Rule.tranche_late: Severity.medium,
+    Rule.tranche_short: Severity.medium,
+    Rule.final_report_overdue: Severity.high,
+    Rule.refund_overdue: Severity.high,
+    Rule.over_budget_line: Severity.medium,
+    Rule.refund_mismatch: Severity.high,
+}
+
+
+@dataclass(frozen=True)
+class Terms:
+    """The columns of an agreement and its election that the rules read (rows, not ORM entities: the
+    national check reads thousands of agreements)."""
+
+    id: int
+    number: str
+    region_code: str
+    recipient_kind: str
+    scheme: Scheme
+    signed_on: date
+    original_amount: Decimal
+    voting_day: date
+    winner_proposed_on: date | None
+
+
+@dataclass(frozen=True)
+class SubmittedReport:
+    kind: ReportKind
+    status: ReportStatus
+    total: Decimal
+    submitted_at: datetime | None
+
+
+@dataclass
+class Facts:
+    """One agreement's records as they stood on the checked date."""
+
+    terms: Terms
+    payments: list[tuple[int, Decimal, date]] = field(default_factory=list)
+    refunded: Decimal = ZERO
+    reports: list[SubmittedReport] = field(default_factory=list)
+    over_lines: list[tuple[str, str, Decimal, Decimal]] = field(default_factory=list)
+    amendments: list[tuple[date, Decimal]] = field(default_factory=list)
+
+    def amount_on(self, day: date) -> Decimal:
+        """The agreement's amount as it stood on ``day``: a later adendum does not move an earlier due."""
+        amount = self.terms.original_amount
+        for signed_on, new_amount in sorted(self.amendments):
+            if signed_on <= day:
+                amount = new_amount
+        return amount
+
+    def paid_until(self, day: date, tranche: int | None = None) -> Decimal:
+        return sum(
+            (amount for number, amount, paid_on in self.payments if paid_on <= day and tranche in (None, number)),
+            ZERO,
+        )
+
+    def first_payment(self, tranche: int) -> date | None:
+        return min((paid_on for number, _, paid_on in self.payments if number == tranche), default=None)
+
+    @property
+    def disbursed(self) -> Decimal:
+        return sum((amount for _, amount, _ in self.payments), ZERO)
+
+    def spent_reported(self) -> Decimal:
+        return sum((report.total for report in self.reports if report.status in COUNTED_STATUSES), ZERO)
+
+    def final_submitted_on(self) -> date | None:
+        days = [
+            report.submitted_at.date()
+            for report in self.reports
+            if report.kind == ReportKind.final and report.submitted_at is not None and report.status in COUNTED_STATUSES
+        ]
+        return min(days, default=None)
+
+    def final_accepted(self) -> bool:
+        return any(r.kind == ReportKind.final and r.status == ReportStatus.accepted for r in self.reports)
+
+    def figures(self) -> Figures:
+        """The position as it stood on the checked date (amount aside: no rule here reads it)."""
+        accepted = sum((r.total for r in self.reports if r.status == ReportStatus.accepted), ZERO)
+        return Figures(
+            amount=ZERO,
+            disbursed=self.disbursed,
+            spent_reported=self.spent_reported(),
+            spent_accepted=accepted,
+            refunded=self.refunded,
+        )
+
+
+def finding(facts: Facts, rule: Rule, due_on: date | None, regulation: str, **details: Any) -> Finding:
+    agreement = facts.terms
+    return Finding(
+        rule=rule,
+        severity=SEVERITY[rule],
+        agreement_id=agreement.id,
+        agreement_number=agreement.number,
+        region_code=agreement.region_code,
+        recipient_kind=agreement.recipient_kind,
+        facts={key: format_money(value) if isinstance(value, Decimal) else value for key, value in details.items()},
+        due_on=due_on,
+        regulation=regulation,
+    )
+
+
+def tranche_rules(facts: Facts, settings: Settings, as_of: date) -> Iterator[Finding]:
+    agreement = facts.terms
+    staged = agreement.scheme == Scheme.staged
+    days = settings.tranche1_working_days if staged else settings.lump_sum_working_days
+    first_due = add_working_days(agreement.signed_on, days)
+    first_paid = facts.first_payment(1)
+    if as_of > first_due and (first_paid is None or first_paid > first_due):
+        yield finding(
+            facts,
+            Rule.tranche_late,
+            first_due,
+            TRANCHE_RULE,
+            tranche=1,
+            signed_on=agreement.signed_on,
+            first_paid_on=first_paid,
+            working_days=days,
+        )
+    # The amount as it stood on each due date: an adendum signed later does not move an earlier due.
+    amount = facts.amount_on(first_due)
+    share = settings.tranche1_min_share if staged else Decimal(1)
+    required = (amount * share).quantize(Decimal("0.01"))
+    # Under a lump sum every payment counts towards the one 100% tranche.
+    paid = facts.paid_until(first_due, tranche=1 if staged else None)
+    if as_of > first_due and paid < required:
+        yield finding(
+            facts,
+            Rule.tranche_short,
+            first_due,
+            TRANCHE_RULE,
+            tranche=1,
+            amount=amount,
+            required=required,
+            paid=paid,
+            share=f"{paid / amount:.4f}",
+        )
+    if staged:
+        second_due = add_months(facts.terms.voting_day, -settings.tranche2_months_before_voting)
+        owed = facts.amount_on(second_due)
+        paid_by_due = facts.paid_until(second_due)
+        if as_of > second_due and paid_by_due < owed:
+            yield finding(
+                facts,
+                Rule.tranche_late,
+                second_due,
+                TRANCHE_RULE,
+                tranche=2,
+                amount=owed,
+                paid_by_due=paid_by_due,
+                voting_day=facts.terms.voting_day,
+            )
+
+
+def closing_rules(facts: Facts, settings: Settings, as_of: date) -> Iterator[Finding]:
+    held = facts.figures().held
+    if facts.final_accepted() and facts.refunded > 0 and held != 0:
+        yield finding(
+            facts,
+            Rule.refund_mismatch,
+            None,
+            REPORT_RULE,
+            refunded=facts.refunded,
+            unspent=facts.disbursed - facts.spent_reported(),
+            difference=held,
+        )
+    proposed = facts.terms.winner_proposed_on
+    if proposed is None:
+        return
+    due = add_months(proposed, settings.report_months_after_winner)
+    submitted = facts.final_submitted_on()
+    if as_of > due and (submitted is None or submitted > due):
+        yield finding(
+            facts,
+            Rule.final_report_overdue,
+            due,
+            REPORT_RULE,
+            winner_proposed_on=proposed,
+            final_report_submitted_on=submitted,
+        )
+    if as_of > due and held > 0:
+        yield finding(
+            facts,
+            Rule.refund_overdue,
+            due,
+            REPORT_RULE,
+            held=held,
+            disbursed=facts.disbursed,
+            spent_reported=facts.spent_reported(),
+            refunded=facts.refunded,
+        )
+
+
+def budget_rules(facts: Facts) -> Iterator[Finding]:
+    for stage, category, budgeted, spent in facts.over_lines:
+        yield finding(
+            facts,
+            Rule.over_budget_line,
+            None,
+            BUDGET_RULE,
+            stage=stage,
+            category=category,
+            budgeted=budgeted,
+            reported=spent,
+            over_by=spent - budgeted,
+        )
+
+
+def findings_of(facts: Facts, settings: Settings, as_of: date) -> list[Finding]:
+    """Every rule, on one agreement's records as they stood on ``as_of``."""
+    return [*tranche_rules(facts, settings, as_of), *closing_rules(facts, settings, as_of), *budget_rules(facts)]

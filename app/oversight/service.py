@@ -1,0 +1,110 @@
+"""What auditors, the Ministry and watchdogs come for: national summaries, compliance findings, export files."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.actor import Actor
+from app.core.config import Settings
+from app.core.db import Transaction
+from app.grants.filters import AgreementFilter
+from app.grants.rules import Figures
+from app.oversight import exports, repository
+from app.oversight.exports import Dataset, Export, FileFormat, ItemFilter
+from app.oversight.rules import findings_of
+from app.oversight.schemas import Finding, GroupBy, Rule, Severity, Summary, SummaryRow, Totals
+
+# --- summaries -----------------------------------------------------------------------------------
+
+
+def _totals(values: dict[str, Any]) -> dict[str, Any]:
+    figures = Figures(*(Decimal(values[name]) for name in repository.SUMMED))
+    return {
+        "agreements": int(values["agreements"]),
+        "closed": int(values["closed"]),
+        **{name: getattr(figures, name) for name in repository.SUMMED},
+        "undisbursed": figures.undisbursed,
+        "held": figures.held,
+        "absorption": figures.absorption,
+    }
+
+
+async def summarise(tx: Transaction, group_by: GroupBy, where: AgreementFilter) -> Summary:
+    keys, rows, total = await repository.summary_rows(tx.session, group_by, where)
+    return Summary(
+        group_by=group_by,
+        data=[SummaryRow(**{key: row[key] for key in keys}, **_totals(row)) for row in rows],
+        total=Totals(**_totals(total)),
+    )
+
+
+# --- findings ------------------------------------------------------------------------------------
+
+
+async def findings(
+    tx: Transaction,
+    settings: Settings,
+    where: AgreementFilter,
+    *,
+    as_of: date,
+    rule: Rule | None = None,
+    severity: Severity | None = None,
+) -> list[Finding]:
+    found = [
+        finding
+        for facts in await repository.facts(tx.session, where, as_of)
+        for finding in findings_of(facts, settings, as_of)
+    ]
+    return [f for f in found if (rule is None or f.rule == rule) and (severity is None or f.severity == severity)]
+
+
+# --- exports -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    name: str
+    """``agreements.csv``, ``usage-items.xlsx``, ..."""
+    where: AgreementFilter
+    items: ItemFilter
+    as_of: date
+    rule: Rule | None = None
+    severity: Severity | None = None
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    body: AsyncIterator[bytes]
+    media_type: str
+    filename: str
+
+
+async def export(
+    tx: Transaction, sessions: async_sessionmaker[AsyncSession], settings: Settings, actor: Actor, wanted: ExportRequest
+) -> ExportFile:
+    """The file, ready to stream: the findings are computed now, every other dataset is read as it is sent."""
+    stem, _, suffix = wanted.name.partition(".")
+    dataset, file_format = Dataset(stem), FileFormat(suffix)
+    chosen: Export
+    if dataset == Dataset.findings:
+        found = await findings(
+            tx, settings, wanted.where, as_of=wanted.as_of, rule=wanted.rule, severity=wanted.severity
+        )
+        chosen = exports.findings_export(found)
+    elif dataset == Dataset.agreements:
+        chosen = exports.agreements_export(wanted.where)
+    elif dataset == Dataset.disbursements:
+        chosen = exports.disbursements_export(wanted.where)
+    elif dataset == Dataset.refunds:
+        chosen = exports.refunds_export(wanted.where)
+    else:
+        chosen = exports.usage_items_export(wanted.where, wanted.items, actor)
+    return ExportFile(
+        body=exports.stream(sessions, chosen, file_format, stem),
+        media_type=exports.MEDIA_TYPES[file_format],
+        filename=f"hibah-{wanted.name}",
+    )

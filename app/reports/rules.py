@@ -1,0 +1,118 @@
+"""The rules of usage items, written once, and who may see or write a report.
+
+Every item rule is one SQL expression below, over a typed row ``t`` (``spent_on date, category text,
+stage text, description text, amount numeric, payee text, document_number text, evidence text``) and
+the report's terms (``$1`` period start, ``$2`` period end, ``$3`` the NPHD's signing day). Each gives the
+message a bad cell earns, or NULL when the cell is good. The JSON batches, the PATCH of one item and the
+streamed import all check their rows with these same expressions; the request schemas only add what
+JSON itself needs (types, and the same limits, so a bad value is refused before it reaches SQL).
+"""
+
+from app.core.actor import Actor, Role
+from app.core.money import MONEY_MAX, MONEY_PATTERN
+from app.core.types import EARLIEST_DATE, LATEST_DATE
+from app.reports.errors import NotYourReport
+from app.reports.models import COUNTED_STATUSES, ReportStatus
+
+DESCRIPTION_MAX = 500
+PAYEE_MAX = 200
+DOCUMENT_MAX = 100
+EVIDENCE_PATTERN = "^[0-9a-f]{64}$"
+DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+COLUMNS = ("spent_on", "category", "stage", "description", "amount", "payee", "document_number", "evidence_sha256")
+REQUIRED = frozenset(("spent_on", "category", "stage", "description", "amount"))
+MAX_REPORTED_ROWS = 100
+"""A rejected batch or file names the cells of its first 100 bad rows."""
+
+CELL_CHECKS: dict[str, str] = {
+    "spent_on": f"""CASE
+        WHEN t.spent_on IS NULL THEN 'not a date (YYYY-MM-DD between {EARLIEST_DATE.year} and {LATEST_DATE.year})'
+        WHEN t.spent_on < $1::date OR t.spent_on > $2::date
+            THEN 'outside the report period ' || $1::date || '..' || $2::date
+        WHEN t.spent_on < $3::date THEN 'before the NPHD was signed (' || $3::date || ')'
+    END""",
+    "amount": f"""CASE
+        WHEN t.amount IS NULL THEN 'not an amount (digits, at most two decimal places)'
+        WHEN t.amount <= 0 THEN 'must be greater than zero'
+        WHEN t.amount > {MONEY_MAX} THEN 'must not exceed {MONEY_MAX}'
+    END""",
+    "category": """CASE
+        WHEN t.category IS NULL THEN 'required'
+        WHEN t.category NOT IN (SELECT code FROM category_code)
+            THEN 'unknown category code ' || quote_literal(t.category) || ' (see /codes/categories)'
+    END""",
+    "stage": """CASE
+        WHEN t.stage IS NULL THEN 'required'
+        WHEN t.stage NOT IN (SELECT code FROM stage_code)
+            THEN 'unknown stage code ' || quote_literal(t.stage) || ' (see /codes/stages)'
+    END""",
+    "description": f"""CASE
+        WHEN coalesce(t.description, '') = '' THEN 'required'
+        WHEN length(t.description) > {DESCRIPTION_MAX} THEN 'longer than {DESCRIPTION_MAX} characters'
+    END""",
+    "payee": f"CASE WHEN length(t.payee) > {PAYEE_MAX} THEN 'longer than {PAYEE_MAX} characters' END",
+    "document_number": f"""CASE
+        WHEN length(t.document_number) > {DOCUMENT_MAX} THEN 'longer than {DOCUMENT_MAX} characters'
+    END""",
+    "evidence_sha256": f"""CASE
+        WHEN coalesce(t.evidence, '') <> '' AND t.evidence !~ '{EVIDENCE_PATTERN}' THEN 'not 64 hex digits'
+    END""",
+}
+ALL_CELLS_GOOD = " AND ".join(f"({check}) IS NULL" for check in CELL_CHECKS.values())
+
+# Text to typed values, for rows that arrive as text (the import's staging table): nested CASEs, because
+# PostgreSQL evaluates a CASE's branches in order, so a cast runs only on text the pattern before it has
+# vouched for, and a bad cell becomes NULL (which its check then names) instead of an error.
+TYPED_FROM_TEXT = f"""
+       s.category, s.stage,
+       btrim(s.description) AS description, btrim(s.payee) AS payee,
+       btrim(s.document_number) AS document_number, lower(btrim(s.evidence_sha256)) AS evidence,
+       CASE WHEN btrim(s.spent_on) ~ '{DATE_PATTERN}' THEN
+           CASE WHEN substr(btrim(s.spent_on), 1, 4)::int BETWEEN {EARLIEST_DATE.year} AND {LATEST_DATE.year}
+                 AND substr(btrim(s.spent_on), 6, 2)::int BETWEEN 1 AND 12 THEN
+               CASE WHEN substr(btrim(s.spent_on), 9, 2)::int BETWEEN 1 AND extract(day FROM
+                        make_date(substr(btrim(s.spent_on), 1, 4)::int, substr(btrim(s.spent_on), 6, 2)::int, 1)
+                        + interval '1 month - 1 day')::int
+                    THEN btrim(s.spent_on)::date END
+           END
+       END AS spent_on,
+       CASE WHEN btrim(s.amount) ~ '{MONEY_PATTERN}' THEN btrim(s.amount)::numeric END AS amount
+"""
+
+
+def errors_query(rows: str) -> str:
+    """The bad cells of the first bad rows of ``rows`` (a relation with ``row_number`` and the typed columns),
+    and how many rows are bad: ``(row_number, column_name, message, bad_rows)``."""
+    checks = ", ".join(f"('{column}', {check})" for column, check in CELL_CHECKS.items())
+    return f"""
+WITH typed AS MATERIALIZED ({rows}),  -- fenced: each LATERAL reference would re-run the casts
+cells AS (
+    SELECT t.row_number, x.column_name, x.message
+    FROM typed t CROSS JOIN LATERAL (VALUES {checks}) AS x(column_name, message)
+    WHERE x.message IS NOT NULL
+),
+first_rows AS (SELECT DISTINCT row_number FROM cells ORDER BY row_number LIMIT {MAX_REPORTED_ROWS})
+SELECT c.row_number, c.column_name, c.message, (SELECT count(DISTINCT row_number) FROM cells) AS bad_rows
+FROM cells c JOIN first_rows f USING (row_number)
+ORDER BY c.row_number, c.column_name
+"""
+
+
+# --- who may do what -----------------------------------------------------------------------------
+
+
+def ensure_own_recipient(actor: Actor, recipient_id: int) -> None:
+    if actor.role == Role.recipient and actor.recipient_id != recipient_id:
+        raise NotYourReport()
+
+
+def can_see_drafts(actor: Actor, recipient_id: int) -> bool:
+    """Drafts (and returned reports) are the recipient's own work: the public and other recipients see
+    a report once it is submitted."""
+    if actor.role is None:
+        return False
+    return actor.role != Role.recipient or actor.recipient_id == recipient_id
+
+
+def visible(actor: Actor, status: ReportStatus, recipient_id: int) -> bool:
+    return status in COUNTED_STATUSES or can_see_drafts(actor, recipient_id)
