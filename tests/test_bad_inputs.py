@@ -6,8 +6,6 @@ the request and compares it after: a refused request leaves no trace.
 
 import base64
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,148 +13,26 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import KeyMaker
+from tests.helpers import (
+    ELECTION,
+    KEY,
+    LONG_NAME,
+    NUL_NAME,
+    RECIPIENT,
+    REGION,
+    Body,
+    World,
+    assert_problem,
+    changed,
+    nothing_written,
+    without,
+)
 
-PROBLEM_MEMBERS = {"type", "title", "status", "detail", "instance", "code"}
 IMPORT_LIMIT = 5 * 1024 * 1024
-
-Headers = dict[str, str]
-Body = dict[str, Any]
-Snapshot = dict[str, list[tuple[Any, ...]]]
-
-
-def snapshot(db: psycopg.Connection[Any]) -> Snapshot:
-    tables = [
-        row[0]
-        for row in db.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-            " ORDER BY tablename"
-        )
-    ]
-    return {table: db.execute(f'SELECT * FROM "{table}" ORDER BY 1').fetchall() for table in tables}
-
-
-@contextmanager
-def nothing_written(db: psycopg.Connection[Any]) -> Iterator[None]:
-    before = snapshot(db)
-    yield
-    assert snapshot(db) == before, "a refused request changed the database"
-
-
-def assert_problem(
-    response: httpx.Response,
-    status: int | set[int],
-    code: str | None = None,
-    field: str | None = None,
-    *,
-    errors_required: bool = True,
-) -> dict[str, Any]:
-    allowed = {status} if isinstance(status, int) else status
-    assert response.status_code in allowed, response.text
-    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
-    body: dict[str, Any] = response.json()
-    assert body.keys() >= PROBLEM_MEMBERS, body
-    assert body["status"] == response.status_code
-    assert body["instance"] == response.request.url.path
-    assert all(isinstance(body[member], str) and body[member] for member in PROBLEM_MEMBERS - {"status"}), body
-    assert "Traceback" not in response.text
-    if code is not None:
-        assert body["code"] == code, body
-    if body["code"] == "validation_error" and errors_required:
-        assert body["errors"], body
-    for error in body.get("errors", []):
-        assert isinstance(error["field"], str) and error["field"], body
-        assert isinstance(error["message"], str) and error["message"], body
-    if field is not None:
-        assert field in {error["field"] for error in body["errors"]}, body
-    return body
-
-
-def changed(base: Body, **changes: Any) -> Body:
-    return {**base, **changes}
-
-
-def without(base: Body, name: str) -> Body:
-    return {key: value for key, value in base.items() if key != name}
 
 
 def cursor_of(value: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
-
-
-@dataclass
-class World:
-    admin: Headers
-    election_id: int
-    other_election_id: int
-    kpu_id: int
-    bawaslu_id: int
-    revoked_key_id: int
-
-
-def created(response: httpx.Response) -> int:
-    assert response.status_code == 201, response.text
-    new_id: int = response.json()["id"]
-    return new_id
-
-
-@pytest.fixture
-def world(
-    client: httpx.Client, db: psycopg.Connection[Any], admin: Headers, make_key: KeyMaker, region_35: None
-) -> World:
-    """Jawa Timur, Kota Probolinggo, its 2024 and 2020 mayoral elections, its KPU and Bawaslu, a revoked key."""
-    election_id = created(client.post("/elections", json=ELECTION_2024, headers=admin))
-    other_election_id = created(
-        client.post(
-            "/elections", json=changed(ELECTION_2024, name="Pilwali 2020", voting_day="2020-12-09"), headers=admin
-        )
-    )
-    kpu_id = created(
-        client.post(
-            "/recipients", json={"name": "KPU Kota Probolinggo", "kind": "kpu", "region_code": "35.74"}, headers=admin
-        )
-    )
-    bawaslu_id = created(
-        client.post(
-            "/recipients",
-            json={"name": "Bawaslu Kota Probolinggo", "kind": "bawaslu", "region_code": "35.74"},
-            headers=admin,
-        )
-    )
-    make_key("finance", name="revoked key")
-    revoked = db.execute("UPDATE api_key SET revoked_at = now() WHERE name = 'revoked key' RETURNING id").fetchone()
-    assert revoked is not None
-    return World(
-        admin=admin,
-        election_id=election_id,
-        other_election_id=other_election_id,
-        kpu_id=kpu_id,
-        bawaslu_id=bawaslu_id,
-        revoked_key_id=revoked[0],
-    )
-
-
-ELECTION_2024: Body = {
-    "name": "Pemilihan Wali Kota Probolinggo 2024",
-    "kind": "mayor",
-    "region_code": "35.74",
-    "voting_day": "2024-11-27",
-    "winner_proposed_on": "2025-01-09",
-}
-
-# Bodies that are accepted as they stand; each bad case below breaks exactly one thing in one of them.
-REGION: Body = {"code": "36", "name": "Banten"}
-ELECTION: Body = {
-    "name": "Pemilihan Gubernur Jawa Timur 2024",
-    "kind": "governor",
-    "region_code": "35",
-    "voting_day": "2024-11-27",
-}
-RECIPIENT: Body = {"name": "Polres Probolinggo Kota", "kind": "polri", "region_code": "35.74"}
-KEY: Body = {"name": "BPKAD Kota Probolinggo", "role": "finance"}
-
-LONG_NAME = "x" * 201
-NUL_NAME = "a\u0000b"
 
 
 def test_the_good_bodies_are_accepted(client: httpx.Client, world: World) -> None:

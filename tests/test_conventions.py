@@ -1,25 +1,13 @@
 """The API conventions of DESIGN §3 that every endpoint shares."""
 
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 
 from app.core.i18n import pick_language
 from app.core.pagination import decode_cursor, encode_cursor
-
-PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance", "code", "errors"}
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body.keys() >= PROBLEM_FIELDS
-    assert body["status"] == status
-    assert body["code"] == code
-    return body
+from tests.helpers import assert_problem
 
 
 def test_unknown_path_is_a_problem(client: httpx.Client) -> None:

@@ -1,19 +1,11 @@
 """Idempotency-Key: replay on the same key and body, 409 on another body, one record under parallel retries."""
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import psycopg
 
-from tests.conftest import KeyMaker
-from tests.test_conventions import assert_problem
-
-
-def count(db: psycopg.Connection[Any], table: str) -> int:
-    row = db.execute(f"SELECT count(*) FROM {table}").fetchone()
-    assert row is not None
-    return int(row[0])
+from tests.helpers import KeyMaker, assert_problem, count, post_all
 
 
 def test_same_key_same_body_replays(client: httpx.Client, admin: dict[str, str], db: psycopg.Connection[Any]) -> None:
@@ -68,13 +60,7 @@ def test_parallel_retries_store_one_record(
     """25 clients on 25 connections send the same create at once: one row, 25 identical answers."""
     body = {"code": "35", "name": "Jawa Timur"}
     headers = {**admin, "Idempotency-Key": "storm"}
-
-    def send(_: int) -> httpx.Response:
-        with httpx.Client(base_url=f"{server_address}/api/v1", timeout=30) as http:
-            return http.post("/regions", json=body, headers=headers)
-
-    with ThreadPoolExecutor(max_workers=25) as pool:
-        responses = list(pool.map(send, range(25)))
+    responses = post_all(server_address, [("/regions", body, headers)] * 25)
     assert {response.status_code for response in responses} == {201}
     assert len({response.text for response in responses}) == 1
     assert sum(response.headers.get("idempotent-replayed") == "true" for response in responses) == 24

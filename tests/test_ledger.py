@@ -5,25 +5,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.conftest import Grant, KeyMaker, money_headers
-from tests.test_conventions import assert_problem
-from tests.test_idempotency import count
-
-
-def pay(
-    client: httpx.Client, grant: Grant, amount: str, sp2d: str, paid_on: str = "2024-01-10", tranche: int = 1
-) -> httpx.Response:
-    body = {"tranche": tranche, "amount": amount, "paid_on": paid_on, "sp2d_number": sp2d}
-    return client.post(
-        f"/agreements/{grant.agreement_id}/disbursements", json=body, headers=money_headers(grant.finance)
-    )
-
-
-def position(client: httpx.Client, grant: Grant) -> dict[str, Any]:
-    response = client.get(f"/agreements/{grant.agreement_id}/position")
-    assert response.status_code == 200
-    body: dict[str, Any] = response.json()
-    return body
+from tests.helpers import Grant, KeyMaker, assert_problem, count, money_headers, pay, position
 
 
 def test_agreement_is_public_with_etag(client: httpx.Client, grant: Grant) -> None:
@@ -245,26 +227,15 @@ def test_finance_key_bound_to_a_region(
 ) -> None:
     client.post("/regions", json={"code": "35.13", "name": "Kabupaten Probolinggo"}, headers=admin)
     elsewhere = make_key("finance", region_code="35.13")
-    body = {"tranche": 1, "amount": "1000", "paid_on": "2024-01-10", "sp2d_number": "SP2D-Z"}
-    response = client.post(
-        f"/agreements/{grant.agreement_id}/disbursements", json=body, headers=money_headers(elsewhere)
-    )
-    assert_problem(response, 403, "outside_key_scope")
+    assert_problem(pay(client, grant, "1000", "SP2D-Z", key=elsewhere), 403, "outside_key_scope")
     own = make_key("finance", region_code="35.74")
-    assert (
-        client.post(
-            f"/agreements/{grant.agreement_id}/disbursements", json=body, headers=money_headers(own)
-        ).status_code
-        == 201
-    )
+    assert pay(client, grant, "1000", "SP2D-Z", key=own).status_code == 201
 
 
-def test_only_finance_moves_money(client: httpx.Client, grant: Grant, make_key: KeyMaker) -> None:
-    body = {"tranche": 1, "amount": "1000", "paid_on": "2024-01-10", "sp2d_number": "SP2D-Z"}
-    url = f"/agreements/{grant.agreement_id}/disbursements"
-    assert_problem(client.post(url, json=body, headers=money_headers(grant.admin)), 403, "role_not_allowed")
-    assert_problem(client.post(url, json=body, headers=money_headers(make_key("auditor"))), 403, "role_not_allowed")
-    assert_problem(client.post(url, json=body, headers=money_headers({})), 401, "api_key_required")
+def test_only_finance_moves_money(client: httpx.Client, grant: Grant, auditor: dict[str, str]) -> None:
+    assert_problem(pay(client, grant, "1000", "SP2D-Z", key=grant.admin), 403, "role_not_allowed")
+    assert_problem(pay(client, grant, "1000", "SP2D-Z", key=auditor), 403, "role_not_allowed")
+    assert_problem(pay(client, grant, "1000", "SP2D-Z", key={}), 401, "api_key_required")
 
 
 def test_close_needs_nothing_held_and_an_accepted_final_report(client: httpx.Client, grant: Grant) -> None:

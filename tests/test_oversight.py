@@ -10,17 +10,20 @@ import httpx
 import pytest
 
 from app.core.calendar import add_working_days
-from tests.conftest import Grant, KeyMaker, money_headers
-from tests.test_conventions import assert_problem
-from tests.test_xlsx import read as read_workbook
+from tests.helpers import (
+    Grant,
+    KeyMaker,
+    another_grant,
+    assert_problem,
+    created,
+    draft_report,
+    money_headers,
+    pay,
+    read_workbook,
+)
 
-
-def pay(client: httpx.Client, grant: Grant, amount: str, paid_on: str, tranche: int, sp2d: str) -> None:
-    body = {"tranche": tranche, "amount": amount, "paid_on": paid_on, "sp2d_number": sp2d}
-    response = client.post(
-        f"/agreements/{grant.agreement_id}/disbursements", json=body, headers=money_headers(grant.finance)
-    )
-    assert response.status_code == 201, response.text
+# The usage reports here are interim reports through 2024.
+INTERIM = {"title": "Tahap I", "period_end": "2024-12-31"}
 
 
 def xlsx_as_text(content: bytes) -> list[list[str]]:
@@ -38,17 +41,6 @@ def _as_csv_field(value: object) -> str:
     return str(value)
 
 
-def open_interim_report(
-    client: httpx.Client, agreement_id: int, recipient: dict[str, str], period_start: str = "2023-12-04"
-) -> dict[str, Any]:
-    """A draft interim report through 2024, as the recipient opens it."""
-    body = {"kind": "interim", "title": "Tahap I", "period_start": period_start, "period_end": "2024-12-31"}
-    report: dict[str, Any] = client.post(
-        f"/agreements/{agreement_id}/usage-reports", json=body, headers=recipient
-    ).json()
-    return report
-
-
 def findings(client: httpx.Client, **params: str) -> list[dict[str, Any]]:
     response = client.get("/compliance/findings", params=params)
     assert response.status_code == 200, response.text
@@ -59,8 +51,8 @@ def findings(client: httpx.Client, **params: str) -> list[dict[str, Any]]:
 @pytest.fixture
 def history(client: httpx.Client, grant: Grant) -> Grant:
     """KPU's real tranche I (Rp1.3 billion of 23.1), the rest paid after the tranche II deadline."""
-    pay(client, grant, "1300000000", "2023-12-19", 1, "SP2D-1")
-    pay(client, grant, "21816413980", "2024-07-15", 2, "SP2D-2")
+    created(pay(client, grant, "1300000000", "SP2D-1", "2023-12-19", 1))
+    created(pay(client, grant, "21816413980", "SP2D-2", "2024-07-15", 2))
     election = client.get(f"/elections/{grant.election_id}")
     client.patch(f"/elections/{grant.election_id}", json={"winner_proposed_on": "2025-02-07"}, headers=grant.admin)
     assert election.status_code == 200
@@ -105,33 +97,22 @@ def test_refund_on_time_clears_the_refund_finding(client: httpx.Client, history:
     assert "refund_overdue" not in {row["rule"] for row in findings(client, as_of="2025-06-01")}
 
 
-def test_over_budget_line(
-    client: httpx.Client, grant: Grant, make_key: KeyMaker, election_and_kpu: tuple[int, int], admin: dict[str, str]
-) -> None:
-    election_id, _ = election_and_kpu
-    polres = client.post(
-        "/recipients", json={"name": "Polres", "kind": "polri", "region_code": "35.74"}, headers=admin
-    ).json()
-    created = client.post(
-        "/agreements",
-        json={
-            "number": "NPHD-POLRES",
-            "election_id": election_id,
-            "recipient_id": polres["id"],
-            "signed_on": "2024-01-15",
-            "scheme": "lump_sum",
-            "amount": "1000000",
-            "budget_lines": [
-                {"stage": "pengamanan", "category": "operasi_pengamanan", "amount": "600000"},
-                {"stage": "pengamanan", "category": "rapat_konsumsi", "amount": "400000"},
-            ],
-        },
-        headers=grant.finance,
-    ).json()
-    polres_grant = Grant(created["id"], election_id, polres["id"], grant.finance, admin)
-    pay(client, polres_grant, "1000000", "2024-01-20", 1, "SP2D-P")
-    recipient = make_key("recipient", recipient_id=polres["id"])
-    report = open_interim_report(client, created["id"], recipient, period_start="2024-01-15")
+def test_over_budget_line(client: httpx.Client, grant: Grant, make_key: KeyMaker) -> None:
+    polres = another_grant(
+        client,
+        grant,
+        {"name": "Polres", "kind": "polri", "region_code": "35.74"},
+        number="NPHD-POLRES",
+        signed_on="2024-01-15",
+        scheme="lump_sum",
+        amount="1000000",
+        budget_lines=[
+            {"stage": "pengamanan", "category": "operasi_pengamanan", "amount": "600000"},
+            {"stage": "pengamanan", "category": "rapat_konsumsi", "amount": "400000"},
+        ],
+    )
+    created(pay(client, polres, "1000000", "SP2D-P", "2024-01-20", 1))
+    recipient = make_key("recipient", recipient_id=polres.recipient_id)
     items = [
         {
             "spent_on": "2024-11-20",
@@ -148,7 +129,7 @@ def test_over_budget_line(
             "amount": "150000",
         },
     ]
-    client.post(f"/usage-reports/{report['id']}/items", json={"items": items}, headers=recipient)
+    report = draft_report(client, polres, recipient, *items, period_start="2024-01-15", **INTERIM)
     assert client.post(f"/usage-reports/{report['id']}/submit", headers=recipient).status_code == 200
     [over] = findings(client, rule="over_budget_line")
     assert over["facts"] == {
@@ -158,7 +139,7 @@ def test_over_budget_line(
         "reported": "850000.00",
         "over_by": "250000.00",
     }
-    variance = client.get(f"/agreements/{created['id']}/budget-variance").json()
+    variance = client.get(f"/agreements/{polres.agreement_id}/budget-variance").json()
     assert [line["over_budget"] for line in variance["lines"]] == [True, False]
 
 
@@ -202,10 +183,8 @@ def test_exports_csv_and_xlsx(client: httpx.Client, history: Grant, make_key: Ke
 
 
 def test_usage_item_export_withholds_payees_from_the_public(
-    client: httpx.Client, history: Grant, make_key: KeyMaker
+    client: httpx.Client, history: Grant, recipient: dict[str, str], auditor: dict[str, str]
 ) -> None:
-    recipient = make_key("recipient", recipient_id=history.recipient_id)
-    report = open_interim_report(client, history.agreement_id, recipient)
     item = {
         "spent_on": "2024-11-27",
         "category": "honorarium_adhoc",
@@ -215,14 +194,14 @@ def test_usage_item_export_withholds_payees_from_the_public(
         "payee": "Siti Aminah",
         "document_number": "KW-1",
     }
-    client.post(f"/usage-reports/{report['id']}/items", json={"items": [item]}, headers=recipient)
+    report = draft_report(client, history, recipient, item, **INTERIM)
     assert client.get("/exports/usage-items.csv").text.count("\n") == 1, "drafts are not public"
     client.post(f"/usage-reports/{report['id']}/submit", headers=recipient)
     public = client.get("/exports/usage-items.csv").text
     assert "900000.00" in public
     assert "Siti Aminah" not in public
     assert "KW-1" not in public
-    assert "Siti Aminah" in client.get("/exports/usage-items.csv", headers=make_key("auditor")).text
+    assert "Siti Aminah" in client.get("/exports/usage-items.csv", headers=auditor).text
 
 
 def test_metrics(server_address: str, client: httpx.Client) -> None:
@@ -232,9 +211,9 @@ def test_metrics(server_address: str, client: httpx.Client) -> None:
     assert "hibah_db_pool_checked_out" in text
 
 
-def test_exports_do_not_turn_text_into_formulas(client: httpx.Client, history: Grant, make_key: KeyMaker) -> None:
-    recipient = make_key("recipient", recipient_id=history.recipient_id)
-    report = open_interim_report(client, history.agreement_id, recipient)
+def test_exports_do_not_turn_text_into_formulas(
+    client: httpx.Client, history: Grant, recipient: dict[str, str], auditor: dict[str, str]
+) -> None:
     item = {
         "spent_on": "2024-11-27",
         "category": "logistik",
@@ -242,16 +221,14 @@ def test_exports_do_not_turn_text_into_formulas(client: httpx.Client, history: G
         "description": '=HYPERLINK("http://x")',
         "amount": "1",
     }
-    client.post(f"/usage-reports/{report['id']}/items", json={"items": [item]}, headers=recipient)
-    text = client.get("/exports/usage-items.csv", headers=make_key("auditor")).text
+    draft_report(client, history, recipient, item, **INTERIM)
+    text = client.get("/exports/usage-items.csv", headers=auditor).text
     assert "'=HYPERLINK" in text
 
 
 def test_recipients_export_only_their_own_drafts(
-    client: httpx.Client, history: Grant, make_key: KeyMaker, admin: dict[str, str]
+    client: httpx.Client, history: Grant, recipient: dict[str, str], make_key: KeyMaker, admin: dict[str, str]
 ) -> None:
-    recipient = make_key("recipient", recipient_id=history.recipient_id)
-    report = open_interim_report(client, history.agreement_id, recipient)
     item = {
         "spent_on": "2024-11-27",
         "category": "logistik",
@@ -260,22 +237,19 @@ def test_recipients_export_only_their_own_drafts(
         "amount": "1",
         "payee": "CV Maju",
     }
-    client.post(f"/usage-reports/{report['id']}/items", json={"items": [item]}, headers=recipient)
-    other = client.post(
-        "/recipients", json={"name": "Bawaslu", "kind": "bawaslu", "region_code": "35.74"}, headers=admin
-    ).json()
-    stranger = make_key("recipient", recipient_id=other["id"])
+    draft_report(client, history, recipient, item, **INTERIM)
+    other = created(
+        client.post("/recipients", json={"name": "Bawaslu", "kind": "bawaslu", "region_code": "35.74"}, headers=admin)
+    )
+    stranger = make_key("recipient", recipient_id=other)
     assert "CV Maju" not in client.get("/exports/usage-items.csv", headers=stranger).text
     assert "CV Maju" in client.get("/exports/usage-items.csv", headers=recipient).text
 
 
 def test_csv_export_written_by_copy_reads_back_exactly(
-    client: httpx.Client, history: Grant, make_key: KeyMaker
+    client: httpx.Client, history: Grant, recipient: dict[str, str], auditor: dict[str, str]
 ) -> None:
     """The CSV comes from PostgreSQL's COPY: every value must read back as the API gives it, as cell() wrote it."""
-    recipient = make_key("recipient", recipient_id=history.recipient_id)
-    auditor = make_key("auditor")
-    report = open_interim_report(client, history.agreement_id, recipient)
     texts = [
         'Kotak suara, "tersegel"',
         "Sewa tenda\nTPS 001",
@@ -294,7 +268,7 @@ def test_csv_export_written_by_copy_reads_back_exactly(
         }
         for n, text in enumerate(texts)
     ]
-    assert client.post(f"/usage-reports/{report['id']}/items", json={"items": items}, headers=recipient).is_success
+    report = draft_report(client, history, recipient, *items, **INTERIM)
     response = client.get(
         "/exports/usage-items.csv", params={"province": "35", "category": "logistik"}, headers=auditor
     )

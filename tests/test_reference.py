@@ -5,8 +5,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.test_conventions import assert_problem
-from tests.test_idempotency import count
+from tests.helpers import assert_problem, count
 
 
 def test_region_levels_follow_kemendagri_codes(client: httpx.Client, admin: dict[str, str], region_35: None) -> None:

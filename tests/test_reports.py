@@ -2,74 +2,35 @@
 
 import hashlib
 import json
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import psycopg
-import pytest
 
-from tests.conftest import Grant, KeyMaker, money_headers
-from tests.test_conventions import assert_problem
-from tests.test_idempotency import count
+from tests.helpers import (
+    EVIDENCE,
+    Grant,
+    KeyMaker,
+    add,
+    assert_problem,
+    count,
+    created,
+    draft_report,
+    in_parallel,
+    item,
+    money_headers,
+    new_report,
+    position,
+    post_all,
+)
 
 HEADER = "spent_on,category,stage,description,amount,payee,document_number,evidence_sha256\n"
-EVIDENCE = hashlib.sha256(b"kwitansi").hexdigest()
 
 
-def item(amount: str = "900000", **changes: str) -> dict[str, str]:
-    return {
-        "spent_on": "2024-11-27",
-        "category": "honorarium_adhoc",
-        "stage": "pemungutan_suara",
-        "description": "Honorarium Ketua KPPS TPS 001 Kel. Mayangan",
-        "amount": amount,
-        "payee": "Siti Aminah",
-        "document_number": "KW-001/KPPS/2024",
-        "evidence_sha256": EVIDENCE,
-        **changes,
-    }
-
-
-@pytest.fixture
-def recipient(make_key: KeyMaker, grant: Grant) -> dict[str, str]:
-    return make_key("recipient", recipient_id=grant.recipient_id)
-
-
-@pytest.fixture
-def paid(client: httpx.Client, grant: Grant) -> Grant:
-    response = client.post(
-        f"/agreements/{grant.agreement_id}/disbursements",
-        json={"tranche": 1, "amount": "10000000", "paid_on": "2023-12-19", "sp2d_number": "SP2D-1"},
-        headers=money_headers(grant.finance),
-    )
-    assert response.status_code == 201
-    return grant
-
-
-def new_report(client: httpx.Client, grant: Grant, recipient: dict[str, str], kind: str = "interim") -> dict[str, Any]:
-    response = client.post(
-        f"/agreements/{grant.agreement_id}/usage-reports",
-        json={"kind": kind, "title": f"Laporan {kind}", "period_start": "2023-12-04", "period_end": "2025-03-31"},
-        headers=recipient,
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def add(client: httpx.Client, report_id: int, recipient: dict[str, str], *items: dict[str, str]) -> httpx.Response:
-    return client.post(f"/usage-reports/{report_id}/items", json={"items": list(items)}, headers=recipient)
-
-
-def position(client: httpx.Client, grant: Grant) -> dict[str, Any]:
-    body: dict[str, Any] = client.get(f"/agreements/{grant.agreement_id}/position").json()
-    return body
-
-
-def test_full_cycle_to_close(client: httpx.Client, paid: Grant, recipient: dict[str, str], make_key: KeyMaker) -> None:
-    auditor = make_key("auditor")
+def test_full_cycle_to_close(
+    client: httpx.Client, paid: Grant, recipient: dict[str, str], auditor: dict[str, str]
+) -> None:
     report = new_report(client, paid, recipient, "final")
     assert add(client, report["id"], recipient, item("6000000"), item("2132000.50")).status_code == 201
     submitted = client.post(f"/usage-reports/{report['id']}/submit", headers=recipient)
@@ -89,8 +50,7 @@ def test_full_cycle_to_close(client: httpx.Client, paid: Grant, recipient: dict[
 
 
 def test_close_waits_for_an_accepted_final_report(client: httpx.Client, paid: Grant, recipient: dict[str, str]) -> None:
-    report = new_report(client, paid, recipient)
-    add(client, report["id"], recipient, item("10000000"))
+    report = draft_report(client, paid, recipient, item("10000000"))
     client.post(f"/usage-reports/{report['id']}/submit", headers=recipient)
     assert_problem(
         client.post(f"/agreements/{paid.agreement_id}/close", headers=paid.finance), 409, "report_under_review"
@@ -102,8 +62,7 @@ def test_close_waits_for_an_accepted_final_report(client: httpx.Client, paid: Gr
 
 
 def test_return_and_reopen(client: httpx.Client, paid: Grant, recipient: dict[str, str]) -> None:
-    report = new_report(client, paid, recipient)
-    add(client, report["id"], recipient, item())
+    report = draft_report(client, paid, recipient, item())
     url = f"/usage-reports/{report['id']}"
     etag = client.post(f"{url}/submit", headers=recipient).headers["etag"]
     assert_problem(
@@ -126,12 +85,14 @@ def test_return_and_reopen(client: httpx.Client, paid: Grant, recipient: dict[st
 def test_recipients_write_only_their_own(
     client: httpx.Client, paid: Grant, recipient: dict[str, str], make_key: KeyMaker, admin: dict[str, str]
 ) -> None:
-    other = client.post(
-        "/recipients",
-        json={"name": "Bawaslu Kota Probolinggo", "kind": "bawaslu", "region_code": "35.74"},
-        headers=admin,
-    ).json()
-    stranger = make_key("recipient", recipient_id=other["id"])
+    other = created(
+        client.post(
+            "/recipients",
+            json={"name": "Bawaslu Kota Probolinggo", "kind": "bawaslu", "region_code": "35.74"},
+            headers=admin,
+        )
+    )
+    stranger = make_key("recipient", recipient_id=other)
     body = {"kind": "interim", "title": "x", "period_start": "2024-01-01", "period_end": "2024-12-31"}
     assert_problem(
         client.post(f"/agreements/{paid.agreement_id}/usage-reports", json=body, headers=stranger),
@@ -170,8 +131,7 @@ def test_items_follow_the_rules(
 
 
 def test_edit_and_delete_only_in_draft(client: httpx.Client, paid: Grant, recipient: dict[str, str]) -> None:
-    report = new_report(client, paid, recipient)
-    add(client, report["id"], recipient, item("100"), item("200"))
+    report = draft_report(client, paid, recipient, item("100"), item("200"))
     items = client.get(f"/usage-reports/{report['id']}/items", headers=recipient).json()["data"]
     edited = client.patch(f"/usage-items/{items[0]['id']}", json={"amount": "150"}, headers=recipient)
     assert edited.json()["amount"] == "150.00"
@@ -185,22 +145,20 @@ def test_edit_and_delete_only_in_draft(client: httpx.Client, paid: Grant, recipi
 
 
 def test_public_never_sees_payees(
-    client: httpx.Client, paid: Grant, recipient: dict[str, str], make_key: KeyMaker
+    client: httpx.Client, paid: Grant, recipient: dict[str, str], auditor: dict[str, str]
 ) -> None:
-    report = new_report(client, paid, recipient)
-    add(client, report["id"], recipient, item())
+    report = draft_report(client, paid, recipient, item())
     assert_problem(client.get(f"/usage-reports/{report['id']}"), 404, "report_not_found")
     client.post(f"/usage-reports/{report['id']}/submit", headers=recipient)
     public = client.get(f"/usage-reports/{report['id']}/items").json()["data"][0]
     assert (public["payee"], public["document_number"]) == (None, None)
     assert public["amount"] == "900000.00"
-    audited = client.get(f"/usage-reports/{report['id']}/items", headers=make_key("auditor")).json()["data"][0]
+    audited = client.get(f"/usage-reports/{report['id']}/items", headers=auditor).json()["data"][0]
     assert audited["payee"] == "Siti Aminah"
 
 
 def test_spending_never_above_disbursed(client: httpx.Client, paid: Grant, recipient: dict[str, str]) -> None:
-    report = new_report(client, paid, recipient)
-    add(client, report["id"], recipient, item("10000000.01"))
+    report = draft_report(client, paid, recipient, item("10000000.01"))
     assert_problem(
         client.post(f"/usage-reports/{report['id']}/submit", headers=recipient), 409, "spending_exceeds_disbursed"
     )
@@ -209,16 +167,9 @@ def test_spending_never_above_disbursed(client: httpx.Client, paid: Grant, recip
 def test_racing_submissions_cannot_pass_disbursed_together(
     server_address: str, client: httpx.Client, paid: Grant, recipient: dict[str, str]
 ) -> None:
-    reports = [new_report(client, paid, recipient) for _ in range(8)]
-    for report in reports:
-        add(client, report["id"], recipient, item("3000000"))
-
-    def submit(report_id: int) -> int:
-        with httpx.Client(base_url=f"{server_address}/api/v1", timeout=60) as http:
-            return http.post(f"/usage-reports/{report_id}/submit", headers=recipient).status_code
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        statuses = sorted(pool.map(submit, [report["id"] for report in reports]))
+    reports = [draft_report(client, paid, recipient, item("3000000")) for _ in range(8)]
+    submits = [(f"/usage-reports/{report['id']}/submit", None, recipient) for report in reports]
+    statuses = sorted(response.status_code for response in post_all(server_address, submits))
     assert statuses == [200] * 3 + [409] * 5
     assert position(client, paid)["spent_reported"] == "9000000.00"
 
@@ -310,8 +261,9 @@ def test_ndjson_import(
 def test_budget_variance(
     client: httpx.Client, paid: Grant, recipient: dict[str, str], election_and_kpu: tuple[int, int]
 ) -> None:
-    report = new_report(client, paid, recipient)
-    add(client, report["id"], recipient, item("4000000"), item("1000000", stage="logistik", category="logistik"))
+    report = draft_report(
+        client, paid, recipient, item("4000000"), item("1000000", stage="logistik", category="logistik")
+    )
     client.post(f"/usage-reports/{report['id']}/submit", headers=recipient)
     variance = client.get(f"/agreements/{paid.agreement_id}/budget-variance").json()
     assert variance["reported"] == "5000000.00"
@@ -323,9 +275,10 @@ def test_budget_variance_follows_a_returned_and_corrected_report(
     client: httpx.Client, paid: Grant, recipient: dict[str, str], db: psycopg.Connection[Any]
 ) -> None:
     """The breakdown is fixed at submission: a return, a correction and a new submission replace it."""
-    report = new_report(client, paid, recipient)
+    report = draft_report(
+        client, paid, recipient, item("4000000"), item("1000000", stage="logistik", category="logistik")
+    )
     url = f"/usage-reports/{report['id']}"
-    add(client, report["id"], recipient, item("4000000"), item("1000000", stage="logistik", category="logistik"))
     assert client.post(f"{url}/submit", headers=recipient).status_code == 200
     assert client.post(f"{url}/return", json={"note": "kuitansi kurang"}, headers=paid.finance).status_code == 200
     assert client.get(f"/agreements/{paid.agreement_id}/budget-variance").json()["reported"] == "0.00"
@@ -346,15 +299,9 @@ def test_budget_variance_follows_a_returned_and_corrected_report(
 def test_a_double_submit_counts_once(
     server_address: str, client: httpx.Client, paid: Grant, recipient: dict[str, str]
 ) -> None:
-    report = new_report(client, paid, recipient)
-    add(client, report["id"], recipient, item("3000000"))
-
-    def submit(_: int) -> int:
-        with httpx.Client(base_url=f"{server_address}/api/v1", timeout=60) as http:
-            return http.post(f"/usage-reports/{report['id']}/submit", headers=recipient).status_code
-
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        statuses = sorted(pool.map(submit, range(6)))
+    report = draft_report(client, paid, recipient, item("3000000"))
+    submits = [(f"/usage-reports/{report['id']}/submit", None, recipient)] * 6
+    statuses = sorted(response.status_code for response in post_all(server_address, submits))
     assert statuses == [200] + [409] * 5
     assert position(client, paid)["spent_reported"] == "3000000.00"
 
@@ -362,16 +309,13 @@ def test_a_double_submit_counts_once(
 def test_racing_deletes_of_one_item_count_once(
     server_address: str, client: httpx.Client, paid: Grant, recipient: dict[str, str]
 ) -> None:
-    report = new_report(client, paid, recipient)
-    add(client, report["id"], recipient, item("100"), item("200"))
+    report = draft_report(client, paid, recipient, item("100"), item("200"))
     first = client.get(f"/usage-reports/{report['id']}/items", headers=recipient).json()["data"][0]["id"]
 
-    def delete(_: int) -> int:
-        with httpx.Client(base_url=f"{server_address}/api/v1", timeout=60) as http:
-            return http.delete(f"/usage-items/{first}", headers=recipient).status_code
+    def delete(http: httpx.Client) -> httpx.Response:
+        return http.delete(f"/usage-items/{first}", headers=recipient)
 
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        statuses = sorted(pool.map(delete, range(6)))
+    statuses = sorted(response.status_code for response in in_parallel(server_address, [delete] * 6))
     assert statuses == [204] + [404] * 5
     shown = client.get(f"/usage-reports/{report['id']}", headers=recipient).json()
     assert (shown["total"], shown["item_count"]) == ("200.00", 1)
