@@ -8,7 +8,6 @@ after every test, so tests are isolated yet the app keeps one warm connection po
 import atexit
 import os
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -28,13 +27,18 @@ from app.core.embedded import start_embedded
 from app.core.migrate import upgrade_to_head
 from app.main import create_app
 from tests.helpers import (
+    Body,
     Grant,
     Headers,
     KeyMaker,
+    Refuses,
     RoleWorld,
     World,
+    assert_problem,
     changed,
     created,
+    free_port,
+    nothing_written,
     pay,
     secret_of,
 )
@@ -80,18 +84,11 @@ async def _boom() -> None:
     raise RuntimeError("secret internals: password=hunter2")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def server_address(database_url: str) -> Iterator[str]:
     app = create_app(Settings(DATABASE_URL=database_url, log_level="warning"))
     app.add_api_route("/__test__/boom", _boom)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -279,6 +276,20 @@ def world(
         bawaslu_id=bawaslu_id,
         revoked_key_id=revoked[0],
     )
+
+
+@pytest.fixture
+def refuses(client: httpx.Client, db: psycopg.Connection[Any], world: World) -> Refuses:
+    """A request of ``world``'s admin that must come back as a problem and leave every table as it was."""
+
+    def check(
+        method: str, path: str, body: Body, status: int | set[int], code: str | None, field: str | None
+    ) -> dict[str, Any]:
+        with nothing_written(db):
+            response = client.request(method, path, json=body, headers=world.admin)
+            return assert_problem(response, status, code, field)
+
+    return check
 
 
 def _key_id_of(db: psycopg.Connection[Any], headers: Headers) -> int:

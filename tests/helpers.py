@@ -4,6 +4,7 @@ accepted as they stand, and builders for the records a test needs before the req
 import hashlib
 import io
 import re
+import socket
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -79,6 +80,10 @@ def snapshot(db: psycopg.Connection[Any]) -> Snapshot:
         )
     ]
     return {table: db.execute(f'SELECT * FROM "{table}" ORDER BY 1').fetchall() for table in tables}
+
+
+Refuses = Callable[[str, str, Body, int | set[int], str | None, str | None], dict[str, Any]]
+"""``(method, path, body, status, code, field)``: as :func:`assert_problem`, sent by an admin, with nothing written."""
 
 
 @contextmanager
@@ -279,7 +284,15 @@ def draft_report(
     return opened
 
 
-# --- many clients at once --------------------------------------------------------------------------
+# --- servers and clients --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A port nothing listens on, for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def in_parallel(server_address: str, calls: Sequence[Callable[[httpx.Client], httpx.Response]]) -> list[httpx.Response]:

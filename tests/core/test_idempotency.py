@@ -4,8 +4,9 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
-from tests.helpers import KeyMaker, assert_problem, count, post_all
+from tests.helpers import REGION, KeyMaker, World, assert_problem, changed, count, nothing_written, post_all
 
 
 def test_same_key_same_body_replays(client: httpx.Client, admin: dict[str, str], db: psycopg.Connection[Any]) -> None:
@@ -77,3 +78,22 @@ def test_key_secrets_are_never_kept_for_replay(
     assert first.status_code == second.status_code == 201
     assert first.json()["key"] != second.json()["key"]
     assert count(db, "idempotency_record") == 0
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256], ids=["empty", "256-chars"])
+def test_a_bad_idempotency_key_is_refused(
+    client: httpx.Client, db: psycopg.Connection[Any], world: World, key: str
+) -> None:
+    with nothing_written(db):
+        response = client.post("/regions", json=REGION, headers={**world.admin, "Idempotency-Key": key})
+        assert_problem(response, 422, "invalid_idempotency_key", "Idempotency-Key")
+
+
+def test_a_refused_request_does_not_burn_its_idempotency_key(
+    client: httpx.Client, db: psycopg.Connection[Any], world: World
+) -> None:
+    headers = {**world.admin, "Idempotency-Key": "banten-1"}
+    with nothing_written(db):
+        assert_problem(client.post("/regions", json=changed(REGION, name=""), headers=headers), 422)
+    response = client.post("/regions", json=REGION, headers=headers)
+    assert response.status_code == 201, response.text

@@ -1,11 +1,23 @@
-"""Regions, elections and recipients through the API, as an admin and the public use them."""
+"""Regions: levels from the Kemendagri codes, filters, ETags, and every bad body or path refused with no write."""
 
 from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
-from tests.helpers import assert_problem, count
+from tests.helpers import (
+    LONG_NAME,
+    NUL_NAME,
+    REGION,
+    Body,
+    Refuses,
+    World,
+    assert_problem,
+    changed,
+    nothing_written,
+    without,
+)
 
 
 def test_region_levels_follow_kemendagri_codes(client: httpx.Client, admin: dict[str, str], region_35: None) -> None:
@@ -41,77 +53,94 @@ def test_update_region_honours_if_match(client: httpx.Client, admin: dict[str, s
     assert client.get("/regions/35.74").json()["name"] == "Kota Probolinggo (baru)"
 
 
-def test_region_import_creates_and_updates(
-    client: httpx.Client, admin: dict[str, str], db: psycopg.Connection[Any]
+REGION_CASES = [
+    pytest.param(changed(REGION, code=36), 422, "validation_error", "code", id="code-is-a-number"),
+    pytest.param(changed(REGION, code=["36"]), 422, "validation_error", "code", id="code-is-a-list"),
+    pytest.param(changed(REGION, name=36), 422, "validation_error", "name", id="name-is-a-number"),
+    pytest.param(changed(REGION, name={"id": "Banten"}), 422, "validation_error", "name", id="name-is-an-object"),
+    pytest.param(changed(REGION, level=2), 422, "validation_error", "level", id="level-is-a-number"),
+    pytest.param(without(REGION, "code"), 422, "validation_error", "code", id="code-missing"),
+    pytest.param(without(REGION, "name"), 422, "validation_error", "name", id="name-missing"),
+    pytest.param({}, 422, "validation_error", "code", id="empty-object"),
+    pytest.param(changed(REGION, code=None), 422, "validation_error", "code", id="code-null"),
+    pytest.param(changed(REGION, parent_code="35"), 422, "validation_error", "parent_code", id="extra-parent_code"),
+    pytest.param(changed(REGION, id=1), 422, "validation_error", "id", id="extra-id"),
+    pytest.param(changed(REGION, name=""), 422, "validation_error", "name", id="name-empty"),
+    pytest.param(changed(REGION, name="   "), 422, "validation_error", "name", id="name-blank"),
+    pytest.param(changed(REGION, name="\t\n "), 422, "validation_error", "name", id="name-whitespace"),
+    pytest.param(changed(REGION, name=LONG_NAME), 422, "validation_error", "name", id="name-201-chars"),
+    pytest.param(changed(REGION, name=NUL_NAME), 422, "validation_error", "name", id="name-with-NUL"),
+    pytest.param(changed(REGION, code="3"), 422, "validation_error", "code", id="code-3"),
+    pytest.param(changed(REGION, code="35.100"), 422, "validation_error", "code", id="code-35.100"),
+    pytest.param(changed(REGION, code="ab"), 422, "validation_error", "code", id="code-ab"),
+    pytest.param(changed(REGION, code="35.1"), 422, "validation_error", "code", id="code-35.1"),
+    pytest.param(changed(REGION, code="3574"), 422, "validation_error", "code", id="code-3574"),
+    pytest.param(changed(REGION, code=""), 422, "validation_error", "code", id="code-empty"),
+    pytest.param(changed(REGION, code="3\u00006"), 422, "validation_error", "code", id="code-with-NUL"),
+    pytest.param(changed(REGION, code="٣٦"), 422, "validation_error", "code", id="code-arabic-digits"),
+    # Well-formed, but outside the published ranges (provinces 11-99, regencies 01-69, cities 71-99).
+    pytest.param(changed(REGION, code="35.00"), 422, "validation_error", "code", id="code-35.00"),
+    pytest.param(changed(REGION, code="35.70"), 422, "validation_error", "code", id="code-35.70"),
+    pytest.param(changed(REGION, code="00"), 422, "validation_error", "code", id="code-00"),
+    pytest.param(changed(REGION, code="10"), 422, "validation_error", "code", id="code-10"),
+    pytest.param(changed(REGION, code="00.01"), 422, "validation_error", "code", id="code-00.01"),
+    pytest.param(changed(REGION, level="village"), 422, "validation_error", "level", id="level-unknown"),
+    pytest.param(changed(REGION, level="regency"), 422, "validation_error", "level", id="level-not-the-codes"),
+    pytest.param(
+        {"code": "35.01", "name": "X", "level": "city"}, 422, "validation_error", "level", id="regency-as-city"
+    ),
+    pytest.param(
+        {"code": "35.71", "name": "X", "level": "regency"}, 422, "validation_error", "level", id="city-as-regency"
+    ),
+    pytest.param(
+        {"code": "36.01", "name": "Kabupaten Pandeglang"}, 422, "parent_region_missing", "code", id="no-province"
+    ),
+    pytest.param({"code": "35", "name": "Jawa Timur"}, 409, "region_exists", None, id="duplicate-province"),
+    pytest.param({"code": "35.74", "name": "Kota P"}, 409, "region_exists", None, id="duplicate-city"),
+    pytest.param({"code": " 35.74 ", "name": "Kota P"}, 409, "region_exists", None, id="duplicate-after-trim"),
+]
+
+
+@pytest.mark.parametrize(("body", "status", "code", "field"), REGION_CASES)
+def test_region_create_refuses(refuses: Refuses, body: Body, status: int, code: str, field: str | None) -> None:
+    refuses("POST", "/regions", body, status, code, field)
+
+
+REGION_UPDATE_CASES = [
+    pytest.param({}, "name", id="empty-object"),
+    pytest.param({"name": None}, "name", id="name-null"),
+    pytest.param({"name": ""}, "name", id="name-empty"),
+    pytest.param({"name": "   "}, "name", id="name-blank"),
+    pytest.param({"name": LONG_NAME}, "name", id="name-201-chars"),
+    pytest.param({"name": NUL_NAME}, "name", id="name-with-NUL"),
+    pytest.param({"name": 5}, "name", id="name-is-a-number"),
+    pytest.param({"name": "Kota", "level": "regency"}, "level", id="extra-level"),
+    pytest.param({"name": "Kota", "code": "35.75"}, "code", id="extra-code"),
+    pytest.param({"name": "Kota", "parent_code": "36"}, "parent_code", id="extra-parent_code"),
+]
+
+
+@pytest.mark.parametrize(("body", "field"), REGION_UPDATE_CASES)
+def test_region_update_refuses(refuses: Refuses, body: Body, field: str) -> None:
+    refuses("PATCH", "/regions/35.74", body, 422, "validation_error", field)
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("3", 422), ("35.100", 422), ("ab", 422), ("35.7", 422), ("99", 404), ("35.99", 404), ("36", 404)],
+)
+def test_region_paths(client: httpx.Client, db: psycopg.Connection[Any], world: World, code: str, status: int) -> None:
+    with nothing_written(db):
+        assert_problem(client.get(f"/regions/{code}"), status, "region_not_found" if status == 404 else None)
+        response = client.patch(f"/regions/{code}", json={"name": "Nama"}, headers=world.admin)
+        assert_problem(response, status, "region_not_found" if status == 404 else "validation_error")
+
+
+def test_region_update_with_a_stale_etag_is_refused(
+    client: httpx.Client, db: psycopg.Connection[Any], world: World
 ) -> None:
-    csv_headers = {**admin, "Content-Type": "text/csv"}
-    first = "code,name\n35.74,Kota Probolinggo\n35,Jawa Timur\n35.13,Kabupaten Probolinggo\n"
-    assert client.post("/regions/import", content=first, headers=csv_headers).json() == {"created": 3, "updated": 0}
-    second = "code,name,level\n35,JAWA TIMUR,province\n35.13,Kabupaten Probolinggo,regency\n36,Banten,\n"
-    assert client.post("/regions/import", content=second, headers=csv_headers).json() == {"created": 1, "updated": 1}
-    assert client.get("/regions/35").json()["name"] == "JAWA TIMUR"
-    event = db.execute(
-        "SELECT payload FROM audit_event WHERE action = 'region.import' ORDER BY seq DESC LIMIT 1"
-    ).fetchone()
-    assert event is not None
-    assert event[0]["rows"] == 3
-    assert len(event[0]["sha256"]) == 64
-
-
-def test_region_import_is_all_or_nothing(
-    client: httpx.Client, admin: dict[str, str], db: psycopg.Connection[Any]
-) -> None:
-    bad = "code,name\n35,Jawa Timur\n35.70,Nowhere\n36.01,Orphan\n35,Again\n"
-    response = client.post("/regions/import", content=bad, headers={**admin, "Content-Type": "text/csv"})
-    body = assert_problem(response, 422, "import_rejected")
-    fields = [error["field"] for error in body["errors"]]
-    assert fields == ["rows[2].code", "rows[3].code", "rows[4].code"]
-    assert count(db, "region") == 0
-
-
-def test_election_kind_must_fit_region_level(client: httpx.Client, admin: dict[str, str], region_35: None) -> None:
-    mayor = {"name": "Pilwali Probolinggo 2024", "kind": "mayor", "region_code": "35.74", "voting_day": "2024-11-27"}
-    created = client.post("/elections", json=mayor, headers=admin)
-    assert created.status_code == 201
-    governor_in_city = {**mayor, "kind": "governor", "voting_day": "2029-11-28"}
-    assert_problem(client.post("/elections", json=governor_in_city, headers=admin), 422, "election_kind_mismatch")
-    assert_problem(client.post("/elections", json=mayor, headers=admin), 409, "election_exists")
-    governor = {**mayor, "kind": "governor", "region_code": "35", "name": "Pilgub Jatim 2024"}
-    assert client.post("/elections", json=governor, headers=admin).status_code == 201
-    listed = client.get("/elections", params={"region_code": "35.74", "year": 2024}).json()["data"]
-    assert [row["id"] for row in listed] == [created.json()["id"]]
-
-
-def test_election_winner_date_can_be_set_later(client: httpx.Client, admin: dict[str, str], region_35: None) -> None:
-    body = {"name": "Pilwali", "kind": "mayor", "region_code": "35.74", "voting_day": "2024-11-27"}
-    created = client.post("/elections", json=body, headers=admin)
-    election_id, etag = created.json()["id"], created.headers["etag"]
-    too_early = client.patch(f"/elections/{election_id}", json={"winner_proposed_on": "2024-11-01"}, headers=admin)
-    assert_problem(too_early, 422, "validation_error")
-    updated = client.patch(
-        f"/elections/{election_id}", json={"winner_proposed_on": "2025-02-10"}, headers={**admin, "If-Match": etag}
-    )
-    assert updated.status_code == 200
-    assert updated.json()["winner_proposed_on"] == "2025-02-10"
-    assert updated.json()["version"] == 2
-
-
-def test_recipients(client: httpx.Client, admin: dict[str, str], region_35: None) -> None:
-    kpu = {"name": "KPU Kota Probolinggo", "kind": "kpu", "region_code": "35.74", "bank_name": "Bank Jatim"}
-    created = client.post("/recipients", json=kpu, headers=admin)
-    assert created.status_code == 201
-    assert_problem(client.post("/recipients", json=kpu, headers=admin), 409, "recipient_exists")
-    recipient_id = created.json()["id"]
-    updated = client.patch(f"/recipients/{recipient_id}", json={"account_number": "0011223344"}, headers=admin)
-    assert updated.json()["account_number"] == "0011223344"
-    assert client.get("/recipients", params={"kind": "kpu"}).json()["data"][0]["id"] == recipient_id
-    assert client.get("/recipients", params={"kind": "tni"}).json()["data"] == []
-
-
-def test_code_lists_are_published(client: httpx.Client) -> None:
-    stages = client.get("/codes/stages").json()["data"]
-    categories = client.get("/codes/categories").json()["data"]
-    assert stages[0]["code"] == "perencanaan"
-    assert "pemungutan_suara" in {row["code"] for row in stages}
-    assert "honorarium_adhoc" in {row["code"] for row in categories}
-    assert all(row["label_id"] and row["label_en"] for row in stages + categories)
+    with nothing_written(db):
+        response = client.patch(
+            "/regions/35.74", json={"name": "Kota"}, headers={**world.admin, "If-Match": '"region-35.74-v9"'}
+        )
+        assert_problem(response, 412, "etag_mismatch")
