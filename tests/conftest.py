@@ -8,13 +8,10 @@ after every test, so tests are isolated yet the app keeps one warm connection po
 import atexit
 import os
 import shutil
-import socket
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +26,22 @@ from app.core.config import Settings
 from app.core.embedded import start_embedded
 from app.core.migrate import upgrade_to_head
 from app.main import create_app
+from tests.helpers import (
+    Body,
+    Grant,
+    Headers,
+    KeyMaker,
+    Refuses,
+    RoleWorld,
+    World,
+    assert_problem,
+    changed,
+    created,
+    free_port,
+    nothing_written,
+    pay,
+    secret_of,
+)
 
 KEEP_TABLES = {"alembic_version", "stage_code", "category_code"}
 
@@ -71,18 +84,11 @@ async def _boom() -> None:
     raise RuntimeError("secret internals: password=hunter2")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def server_address(database_url: str) -> Iterator[str]:
     app = create_app(Settings(DATABASE_URL=database_url, log_level="warning"))
     app.add_api_route("/__test__/boom", _boom)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -144,9 +150,6 @@ def client(server_address: str) -> Iterator[httpx.Client]:
         yield http
 
 
-KeyMaker = Callable[..., dict[str, str]]
-
-
 @pytest.fixture
 def make_key(db: psycopg.Connection[Any]) -> KeyMaker:
     """Authorization headers for a fresh key of ``role`` (stored hashed, as the service stores it)."""
@@ -176,22 +179,6 @@ def region_35(client: httpx.Client, admin: dict[str, str]) -> None:
     for body in ({"code": "35", "name": "Jawa Timur"}, {"code": "35.74", "name": "Kota Probolinggo"}):
         response = client.post("/regions", json=body, headers=admin)
         assert response.status_code == 201, response.text
-
-
-@dataclass(frozen=True)
-class Grant:
-    """A mayoral election in Kota Probolinggo, its KPU, a finance key, and one staged NPHD."""
-
-    agreement_id: int
-    election_id: int
-    recipient_id: int
-    finance: dict[str, str]
-    admin: dict[str, str]
-
-
-def money_headers(headers: dict[str, str]) -> dict[str, str]:
-    """The headers of a money POST: a fresh Idempotency-Key each time."""
-    return {**headers, "Idempotency-Key": uuid.uuid4().hex}
 
 
 @pytest.fixture
@@ -226,3 +213,142 @@ def grant(client: httpx.Client, admin: dict[str, str], make_key: KeyMaker, elect
     )
     assert created.status_code == 201, created.text
     return Grant(created.json()["id"], election_id, recipient_id, finance, admin)
+
+
+@pytest.fixture
+def auditor(make_key: KeyMaker) -> Headers:
+    return make_key("auditor")
+
+
+@pytest.fixture
+def recipient(make_key: KeyMaker, grant: Grant) -> Headers:
+    """The treasurer of the grant's KPU."""
+    return make_key("recipient", recipient_id=grant.recipient_id)
+
+
+@pytest.fixture
+def paid(client: httpx.Client, grant: Grant) -> Grant:
+    """The grant with Rp10,000,000 of it disbursed."""
+    created(pay(client, grant, "10000000", "SP2D-1", "2023-12-19"))
+    return grant
+
+
+ELECTION_2024 = {
+    "name": "Pemilihan Wali Kota Probolinggo 2024",
+    "kind": "mayor",
+    "region_code": "35.74",
+    "voting_day": "2024-11-27",
+    "winner_proposed_on": "2025-01-09",
+}
+
+
+@pytest.fixture
+def world(
+    client: httpx.Client, db: psycopg.Connection[Any], admin: Headers, make_key: KeyMaker, region_35: None
+) -> World:
+    """Jawa Timur, Kota Probolinggo, its 2024 and 2020 mayoral elections, its KPU and Bawaslu, a revoked key."""
+    election_id = created(client.post("/elections", json=ELECTION_2024, headers=admin))
+    other_election_id = created(
+        client.post(
+            "/elections", json=changed(ELECTION_2024, name="Pilwali 2020", voting_day="2020-12-09"), headers=admin
+        )
+    )
+    kpu_id = created(
+        client.post(
+            "/recipients", json={"name": "KPU Kota Probolinggo", "kind": "kpu", "region_code": "35.74"}, headers=admin
+        )
+    )
+    bawaslu_id = created(
+        client.post(
+            "/recipients",
+            json={"name": "Bawaslu Kota Probolinggo", "kind": "bawaslu", "region_code": "35.74"},
+            headers=admin,
+        )
+    )
+    make_key("finance", name="revoked key")
+    revoked = db.execute("UPDATE api_key SET revoked_at = now() WHERE name = 'revoked key' RETURNING id").fetchone()
+    assert revoked is not None
+    return World(
+        admin=admin,
+        election_id=election_id,
+        other_election_id=other_election_id,
+        kpu_id=kpu_id,
+        bawaslu_id=bawaslu_id,
+        revoked_key_id=revoked[0],
+    )
+
+
+@pytest.fixture
+def refuses(client: httpx.Client, db: psycopg.Connection[Any], world: World) -> Refuses:
+    """A request of ``world``'s admin that must come back as a problem and leave every table as it was."""
+
+    def check(
+        method: str, path: str, body: Body, status: int | set[int], code: str | None, field: str | None
+    ) -> dict[str, Any]:
+        with nothing_written(db):
+            response = client.request(method, path, json=body, headers=world.admin)
+            return assert_problem(response, status, code, field)
+
+    return check
+
+
+def _key_id_of(db: psycopg.Connection[Any], headers: Headers) -> int:
+    row = db.execute("SELECT id FROM api_key WHERE key_hash = %s", (hash_key(secret_of(headers)),)).fetchone()
+    assert row is not None
+    key_id: int = row[0]
+    return key_id
+
+
+@pytest.fixture
+def role_world(
+    client: httpx.Client, db: psycopg.Connection[Any], admin: Headers, make_key: KeyMaker, region_35: None
+) -> RoleWorld:
+    """Its election and KPU, a key to revoke, a revoked admin key, one key of each role and bad credentials."""
+    election = client.post(
+        "/elections",
+        json={
+            "name": "Pemilihan Wali Kota Probolinggo 2024",
+            "kind": "mayor",
+            "region_code": "35.74",
+            "voting_day": "2024-11-27",
+        },
+        headers=admin,
+    )
+    assert election.status_code == 201, election.text
+    recipient = client.post(
+        "/recipients",
+        json={"name": "KPU Kota Probolinggo", "kind": "kpu", "region_code": "35.74"},
+        headers=admin,
+    )
+    assert recipient.status_code == 201, recipient.text
+    recipient_id: int = recipient.json()["id"]
+    target = make_key("finance", name="key to revoke")
+    # A revoked *admin* key: revocation must win over the strongest role.
+    revoked = make_key("admin", name="revoked admin key")
+    db.execute("UPDATE api_key SET revoked_at = now() WHERE key_hash = %s", (hash_key(secret_of(revoked)),))
+    keyed = {
+        "admin": admin,
+        "finance": make_key("finance", name="BPKAD (national)"),
+        "regional_finance": make_key("finance", name="BPKAD Kota Probolinggo", region_code="35.74"),
+        "recipient": make_key("recipient", recipient_id=recipient_id, name="Bendahara KPU Kota Probolinggo"),
+        "auditor": make_key("auditor", name="BPK Perwakilan Jawa Timur"),
+    }
+    world = RoleWorld(
+        election_id=election.json()["id"],
+        recipient_id=recipient_id,
+        target_key_id=_key_id_of(db, target),
+    )
+    world.callers.update(keyed)
+    world.key_ids.update({role: _key_id_of(db, headers) for role, headers in keyed.items()})
+    world.callers.update(
+        {
+            "public": {},
+            "revoked": revoked,
+            "unknown": {"Authorization": f"Bearer {new_key()}"},
+            "basic_scheme": {"Authorization": "Basic YWRtaW46YWRtaW4="},
+            "bearer_without_key": {"Authorization": "Bearer"},
+            # A real admin secret, but without the scheme: still not how the key is sent.
+            "key_without_scheme": {"Authorization": secret_of(admin)},
+        }
+    )
+    return world

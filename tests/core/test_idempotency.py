@@ -1,19 +1,12 @@
 """Idempotency-Key: replay on the same key and body, 409 on another body, one record under parallel retries."""
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
-from tests.conftest import KeyMaker
-from tests.test_conventions import assert_problem
-
-
-def count(db: psycopg.Connection[Any], table: str) -> int:
-    row = db.execute(f"SELECT count(*) FROM {table}").fetchone()
-    assert row is not None
-    return int(row[0])
+from tests.helpers import REGION, KeyMaker, World, assert_problem, changed, count, nothing_written, post_all
 
 
 def test_same_key_same_body_replays(client: httpx.Client, admin: dict[str, str], db: psycopg.Connection[Any]) -> None:
@@ -68,13 +61,7 @@ def test_parallel_retries_store_one_record(
     """25 clients on 25 connections send the same create at once: one row, 25 identical answers."""
     body = {"code": "35", "name": "Jawa Timur"}
     headers = {**admin, "Idempotency-Key": "storm"}
-
-    def send(_: int) -> httpx.Response:
-        with httpx.Client(base_url=f"{server_address}/api/v1", timeout=30) as http:
-            return http.post("/regions", json=body, headers=headers)
-
-    with ThreadPoolExecutor(max_workers=25) as pool:
-        responses = list(pool.map(send, range(25)))
+    responses = post_all(server_address, [("/regions", body, headers)] * 25)
     assert {response.status_code for response in responses} == {201}
     assert len({response.text for response in responses}) == 1
     assert sum(response.headers.get("idempotent-replayed") == "true" for response in responses) == 24
@@ -91,3 +78,22 @@ def test_key_secrets_are_never_kept_for_replay(
     assert first.status_code == second.status_code == 201
     assert first.json()["key"] != second.json()["key"]
     assert count(db, "idempotency_record") == 0
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256], ids=["empty", "256-chars"])
+def test_a_bad_idempotency_key_is_refused(
+    client: httpx.Client, db: psycopg.Connection[Any], world: World, key: str
+) -> None:
+    with nothing_written(db):
+        response = client.post("/regions", json=REGION, headers={**world.admin, "Idempotency-Key": key})
+        assert_problem(response, 422, "invalid_idempotency_key", "Idempotency-Key")
+
+
+def test_a_refused_request_does_not_burn_its_idempotency_key(
+    client: httpx.Client, db: psycopg.Connection[Any], world: World
+) -> None:
+    headers = {**world.admin, "Idempotency-Key": "banten-1"}
+    with nothing_written(db):
+        assert_problem(client.post("/regions", json=changed(REGION, name=""), headers=headers), 422)
+    response = client.post("/regions", json=REGION, headers=headers)
+    assert response.status_code == 201, response.text

@@ -7,10 +7,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.conftest import Grant, KeyMaker, money_headers
-from tests.test_conventions import assert_problem
-from tests.test_idempotency import count
-from tests.test_ledger_concurrency import _post_all
+from tests.helpers import Grant, KeyMaker, assert_problem, count, money_headers, post_all
 
 
 def events(client: httpx.Client, headers: dict[str, str], **params: str | int) -> list[dict[str, Any]]:
@@ -20,8 +17,7 @@ def events(client: httpx.Client, headers: dict[str, str], **params: str | int) -
     return rows
 
 
-def test_writes_are_chained_with_their_actor(client: httpx.Client, grant: Grant, make_key: KeyMaker) -> None:
-    auditor = make_key("auditor")
+def test_writes_are_chained_with_their_actor(client: httpx.Client, grant: Grant, auditor: dict[str, str]) -> None:
     client.post(
         f"/agreements/{grant.agreement_id}/disbursements",
         json={"tranche": 1, "amount": "1300000000", "paid_on": "2023-12-19", "sp2d_number": "SP2D-1"},
@@ -54,9 +50,8 @@ def test_writes_are_chained_with_their_actor(client: httpx.Client, grant: Grant,
 
 
 def test_verify_names_the_altered_event(
-    client: httpx.Client, grant: Grant, make_key: KeyMaker, db: psycopg.Connection[Any]
+    client: httpx.Client, grant: Grant, auditor: dict[str, str], db: psycopg.Connection[Any]
 ) -> None:
-    auditor = make_key("auditor")
     intact = client.get("/audit/verify", headers=auditor).json()
     assert intact == {"valid": True, "events": 5, "head_hash": intact["head_hash"], "first_bad_seq": None}
     # A superuser rewrites history behind the application's back.
@@ -92,10 +87,9 @@ def test_audit_log_is_for_auditors(client: httpx.Client, grant: Grant, make_key:
 
 
 def test_concurrent_writers_make_one_unbroken_chain(
-    server_address: str, client: httpx.Client, grant: Grant, make_key: KeyMaker, db: psycopg.Connection[Any]
+    server_address: str, client: httpx.Client, grant: Grant, auditor: dict[str, str], db: psycopg.Connection[Any]
 ) -> None:
     """Events are chained during COMMIT (migration 0004): parallel writers still get one gapless order."""
-    auditor = make_key("auditor")
     before = client.get("/audit/verify", headers=auditor).json()["events"]
 
     payments = [
@@ -112,7 +106,7 @@ def test_concurrent_writers_make_one_unbroken_chain(
         )
         for number in range(48)
     ]
-    statuses = [response.status_code for response in _post_all(server_address, payments)]
+    statuses = [response.status_code for response in post_all(server_address, payments)]
     assert statuses == [201] * 48
     over = client.post(
         f"/agreements/{grant.agreement_id}/disbursements",

@@ -1,7 +1,6 @@
 """The streamed XLSX writer, read back by an independent reader (openpyxl)."""
 
 import io
-import re
 import zipfile
 from decimal import Decimal
 from typing import Any
@@ -10,6 +9,7 @@ import openpyxl
 import pytest
 
 from app.oversight.xlsx import CELL_MAX_CHARS, StreamedWorkbook, column_letters
+from tests.helpers import read_workbook as read
 
 
 def build(
@@ -20,23 +20,6 @@ def build(
     chunks = [workbook.write(rows[start : start + batch]) for start in range(0, len(rows), batch)]
     chunks.append(workbook.close())
     return b"".join(chunks), chunks
-
-
-def excel_text(value: Any) -> Any:
-    """What Excel shows: openpyxl leaves the _xHHHH_ escapes of control characters as they are stored."""
-    if not isinstance(value, str):
-        return value
-    return re.sub(r"_x([0-9A-Fa-f]{4})_", lambda match: chr(int(match.group(1), 16)), value)
-
-
-def read(data: bytes) -> dict[str, list[tuple[Any, ...]]]:
-    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
-    sheets = {}
-    for sheet in book.worksheets:
-        rows = [[excel_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
-        width = len(rows[0])  # without a <dimension>, a row is as long as its last cell: pad to the header
-        sheets[sheet.title] = [tuple(row + [None] * (width - len(row))) for row in rows]
-    return sheets
 
 
 def test_column_letters() -> None:

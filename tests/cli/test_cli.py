@@ -3,7 +3,6 @@ and `hibah keys …` / `hibah regions import` beside it on the same embedded dat
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,14 +14,9 @@ import httpx
 import psutil
 import pytest
 
+from tests.helpers import free_port
+
 HIBAH = [sys.executable, "-m", "app.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -80,7 +74,7 @@ def _embedded_postgres_running(workdir: Path) -> bool:
 
 
 def test_serve_demo_keys_and_restart(workdir: Path) -> None:
-    port = _free_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api/v1"
     server = _serve(workdir, port)
     try:
@@ -218,7 +212,7 @@ def _listeners(process: subprocess.Popen[str], port: int) -> list[psutil.Process
 def test_serve_workers_each_listen_and_stop_together(workdir: Path) -> None:
     """`serve --workers 2`: a socket per worker (SO_REUSEPORT), so a burst of connections reaches both;
     on SIGTERM both stop, and what they logged up to the end reaches the output."""
-    port = _free_port()
+    port = free_port()
     server = _serve(workdir, port, "--workers", "2", log_level="info")
     try:
         deadline = time.monotonic() + 60

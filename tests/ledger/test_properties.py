@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from tests.conftest import Grant
+from tests.helpers import Grant, another_grant
 
 CENT = Decimal("0.01")
 amounts = st.integers(min_value=1, max_value=5_000_000_00).map(lambda cents: Decimal(cents) * CENT)
@@ -29,25 +29,16 @@ class Ledger(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         run = next(_runs)
-        admin, finance = self.grant.admin, self.grant.finance
-        recipient = self.client.post(
-            "/recipients", json={"name": f"Penerima uji {run}", "kind": "polri", "region_code": "35.74"}, headers=admin
-        ).json()
         self.amount = Decimal("10000000.00")
-        created = self.client.post(
-            "/agreements",
-            json={
-                "number": f"NPHD-PROP-{run}",
-                "election_id": self.grant.election_id,
-                "recipient_id": recipient["id"],
-                "signed_on": "2024-01-02",
-                "scheme": "staged",
-                "amount": str(self.amount),
-            },
-            headers=finance,
-        )
-        assert created.status_code == 201, created.text
-        self.agreement_id: int = created.json()["id"]
+        self.agreement_id = another_grant(
+            self.client,
+            self.grant,
+            {"name": f"Penerima uji {run}", "kind": "polri", "region_code": "35.74"},
+            number=f"NPHD-PROP-{run}",
+            signed_on="2024-01-02",
+            scheme="staged",
+            amount=str(self.amount),
+        ).agreement_id
         self.disbursed = Decimal(0)
         self.refunded = Decimal(0)
         self.payments: dict[int, Decimal] = {}

@@ -1,59 +1,25 @@
 """Invariants under real concurrency: parallel HTTP clients on separate connections, one agreement."""
 
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import psycopg
 
-from tests.conftest import Grant, KeyMaker
-from tests.test_idempotency import count
+from tests.helpers import Grant, another_grant, count, created, pay, post_all
 
 PAYMENTS = 60
-
-
-def _post_all(server_address: str, requests: list[tuple[str, dict[str, Any], dict[str, str]]]) -> list[httpx.Response]:
-    def send(request: tuple[str, dict[str, Any], dict[str, str]]) -> httpx.Response:
-        path, body, headers = request
-        with httpx.Client(base_url=f"{server_address}/api/v1", timeout=60) as http:
-            return http.post(path, json=body, headers=headers)
-
-    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
-        return list(pool.map(send, requests))
-
-
-def _small_grant(client: httpx.Client, grant: Grant, make_key: KeyMaker, admin: dict[str, str], amount: str) -> int:
-    recipient = client.post(
-        "/recipients", json={"name": "Kodim 0820/Probolinggo", "kind": "tni", "region_code": "35.74"}, headers=admin
-    ).json()
-    created = client.post(
-        "/agreements",
-        json={
-            "number": "NPHD-KODIM",
-            "election_id": grant.election_id,
-            "recipient_id": recipient["id"],
-            "signed_on": "2024-02-20",
-            "scheme": "lump_sum",
-            "amount": amount,
-        },
-        headers=grant.finance,
-    )
-    assert created.status_code == 201, created.text
-    agreement_id: int = created.json()["id"]
-    return agreement_id
+KODIM = {"name": "Kodim 0820/Probolinggo", "kind": "tni", "region_code": "35.74"}
 
 
 def test_parallel_payments_never_pass_the_amount(
-    server_address: str,
-    client: httpx.Client,
-    grant: Grant,
-    make_key: KeyMaker,
-    admin: dict[str, str],
-    db: psycopg.Connection[Any],
+    server_address: str, client: httpx.Client, grant: Grant, auditor: dict[str, str], db: psycopg.Connection[Any]
 ) -> None:
     """60 payments of Rp30,000 race at Rp1,000,000: exactly 33 fit, each stored once, the rest refused."""
-    agreement_id = _small_grant(client, grant, make_key, admin, "1000000")
+    kodim = another_grant(
+        client, grant, KODIM, number="NPHD-KODIM", signed_on="2024-02-20", scheme="lump_sum", amount="1000000"
+    )
+    agreement_id = kodim.agreement_id
     requests = [
         (
             f"/agreements/{agreement_id}/disbursements",
@@ -62,7 +28,7 @@ def test_parallel_payments_never_pass_the_amount(
         )
         for n in range(PAYMENTS)
     ]
-    responses = _post_all(server_address, requests)
+    responses = post_all(server_address, requests)
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [201] * 33 + [409] * 27, statuses
     assert {response.json()["code"] for response in responses if response.status_code == 409} == {"over_disbursement"}
@@ -76,7 +42,7 @@ def test_parallel_payments_never_pass_the_amount(
     assert total == Decimal("990000.00")
     position = client.get(f"/agreements/{agreement_id}/position").json()
     assert position["disbursed"] == "990000.00"
-    assert client.get("/audit/verify", headers=make_key("auditor")).json()["valid"] is True
+    assert client.get("/audit/verify", headers=auditor).json()["valid"] is True
 
 
 def test_parallel_retries_with_one_key_store_one_payment(
@@ -84,7 +50,7 @@ def test_parallel_retries_with_one_key_store_one_payment(
 ) -> None:
     body = {"tranche": 1, "amount": "1300000000", "paid_on": "2023-12-19", "sp2d_number": "SP2D-RETRY"}
     headers = {**grant.finance, "Idempotency-Key": "bpkad-sp2d-retry"}
-    responses = _post_all(server_address, [(f"/agreements/{grant.agreement_id}/disbursements", body, headers)] * 24)
+    responses = post_all(server_address, [(f"/agreements/{grant.agreement_id}/disbursements", body, headers)] * 24)
     assert {response.status_code for response in responses} == {201}
     assert len({response.json()["id"] for response in responses}) == 1
     assert count(db, "disbursement") == 1
@@ -92,13 +58,9 @@ def test_parallel_retries_with_one_key_store_one_payment(
 
 
 def test_parallel_refunds_never_pass_what_is_held(
-    server_address: str, client: httpx.Client, grant: Grant, make_key: KeyMaker, db: psycopg.Connection[Any]
+    server_address: str, client: httpx.Client, grant: Grant, db: psycopg.Connection[Any]
 ) -> None:
-    client.post(
-        f"/agreements/{grant.agreement_id}/disbursements",
-        json={"tranche": 1, "amount": "100000", "paid_on": "2024-01-10", "sp2d_number": "SP2D-1"},
-        headers={**grant.finance, "Idempotency-Key": "p1"},
-    )
+    created(pay(client, grant, "100000", "SP2D-1"))
     requests = [
         (
             f"/agreements/{grant.agreement_id}/refunds",
@@ -107,7 +69,7 @@ def test_parallel_refunds_never_pass_what_is_held(
         )
         for n in range(30)
     ]
-    statuses = sorted(response.status_code for response in _post_all(server_address, requests))
+    statuses = sorted(response.status_code for response in post_all(server_address, requests))
     assert statuses == [201] * 14 + [409] * 16
     assert client.get(f"/agreements/{grant.agreement_id}/position").json()["held"] == "2000.00"
     row = db.execute("SELECT sum(amount) FROM refund").fetchone()

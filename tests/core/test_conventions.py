@@ -1,25 +1,16 @@
 """The API conventions of DESIGN §3 that every endpoint shares."""
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from app.core.i18n import pick_language
 from app.core.pagination import decode_cursor, encode_cursor
-
-PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance", "code", "errors"}
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body.keys() >= PROBLEM_FIELDS
-    assert body["status"] == status
-    assert body["code"] == code
-    return body
+from tests.helpers import REGION, Body, World, assert_problem, nothing_written
 
 
 def test_unknown_path_is_a_problem(client: httpx.Client) -> None:
@@ -65,14 +56,6 @@ def test_request_id_is_echoed_or_made(client: httpx.Client) -> None:
     assert len(made.headers["x-request-id"]) == 32
     unsafe = client.get("/codes/stages", headers={"X-Request-ID": "bad id\twith spaces"})
     assert unsafe.headers["x-request-id"] != "bad id\twith spaces"
-
-
-def test_health_and_readiness(server_address: str) -> None:
-    assert httpx.get(f"{server_address}/healthz").json() == {"status": "ok"}
-    ready = httpx.get(f"{server_address}/readyz")
-    assert ready.status_code == 200
-    assert ready.json()["status"] == "ready"
-    assert ready.json()["schema_revision"] == ready.json()["expected_revision"]
 
 
 def test_openapi_documents_problems(server_address: str) -> None:
@@ -139,3 +122,116 @@ def test_oversized_bodies_are_refused_as_they_arrive(client: httpx.Client, admin
 
     streamed = client.post("/regions", content=chunks(), headers={**admin, "Content-Type": "application/json"})
     assert_problem(streamed, 413, "payload_too_large")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    method: str
+    path: str
+    status: int
+    english: str
+    indonesian: str
+    json: Body | None = None
+    as_admin: bool = True
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+REFUSALS = {
+    "422": Refusal("POST", "/regions", 422, "Validation failed", "Validasi gagal", json={"code": "3", "name": "X"}),
+    "404-domain": Refusal("GET", "/regions/99", 404, "Not found", "Tidak ditemukan"),
+    "404-route": Refusal("GET", "/tidak-ada", 404, "Not found", "Tidak ditemukan"),
+    "409": Refusal("POST", "/regions", 409, "Conflict", "Konflik", json={"code": "35", "name": "Jawa Timur"}),
+    "401": Refusal("POST", "/regions", 401, "Unauthorized", "Tidak terautentikasi", json=REGION, as_admin=False),
+    "405": Refusal("DELETE", "/regions/35", 405, "Method not allowed", "Metode tidak diizinkan"),
+    "412": Refusal(
+        "PATCH",
+        "/regions/35",
+        412,
+        "Precondition failed",
+        "Prasyarat gagal",
+        json={"name": "Jatim"},
+        headers=(("If-Match", '"region-35-v7"'),),
+    ),
+}
+
+
+LANGUAGES = {
+    "id": "id",
+    "id-ID": "id",
+    "fr,id;q=0.8": "id",
+    "en": "en",
+    "en-US,id;q=0.5": "en",
+    "id;q=0.1,en;q=0.9": "en",
+    "(none)": "en",
+    "de": "en",
+}
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+@pytest.mark.parametrize("refusal", list(REFUSALS))
+def test_problem_titles_follow_accept_language(
+    client: httpx.Client, db: psycopg.Connection[Any], world: World, refusal: str, language: str
+) -> None:
+    case = REFUSALS[refusal]
+    headers = {**(world.admin if case.as_admin else {}), **dict(case.headers)}
+    if language != "(none)":
+        headers["Accept-Language"] = language
+    with nothing_written(db):
+        body = assert_problem(client.request(case.method, case.path, json=case.json, headers=headers), case.status)
+    assert body["title"] == (case.indonesian if LANGUAGES[language] == "id" else case.english)
+
+
+def test_indonesian_details_for_domain_errors(client: httpx.Client, world: World) -> None:
+    response = client.post(
+        "/regions", json={"code": "35", "name": "Jatim"}, headers={**world.admin, "Accept-Language": "id"}
+    )
+    assert assert_problem(response, 409, "region_exists")["detail"] == "Wilayah 35 sudah ada."
+    response = client.post("/regions", json={"code": "3"}, headers={**world.admin, "Accept-Language": "id"})
+    assert "kesalahan" in assert_problem(response, 422, "validation_error")["detail"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/tidak-ada",
+        "/api/v2/regions",
+        "/tidak-ada",
+        "/api/v1/regions/35/elections",
+        "/api/v1/keys/1/delete",
+        "/api",
+    ],
+)
+def test_unknown_paths_are_404_problems(
+    server_address: str, db: psycopg.Connection[Any], world: World, url: str
+) -> None:
+    with nothing_written(db), httpx.Client(base_url=server_address) as raw:
+        assert_problem(raw.get(url, headers=world.admin), 404, "not_found")
+        assert_problem(raw.post(url, json=REGION, headers=world.admin), 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("DELETE", "/regions/35"),
+        ("PUT", "/regions/35"),
+        ("PUT", "/regions"),
+        ("PATCH", "/regions"),
+        ("DELETE", "/regions"),
+        ("PUT", "/regions/import"),
+        ("DELETE", "/elections/1"),
+        ("POST", "/elections/1"),
+        ("PUT", "/recipients/1"),
+        ("DELETE", "/keys/1"),
+        ("PATCH", "/keys/1"),
+        ("GET", "/keys/1/revoke"),
+        ("POST", "/keys/me"),
+        ("POST", "/codes/stages"),
+    ],
+)
+def test_wrong_methods_are_405_problems(
+    client: httpx.Client, db: psycopg.Connection[Any], world: World, method: str, path: str
+) -> None:
+    with nothing_written(db):
+        response = client.request(method, path, json=REGION, headers=world.admin)
+        assert_problem(response, 405, "method_not_allowed")
+    assert method not in response.headers.get("allow", "")

@@ -1,0 +1,336 @@
+"""What many test modules share: the check of a problem response, table snapshots, request bodies that are
+accepted as they stand, and builders for the records a test needs before the request it is about."""
+
+import hashlib
+import io
+import re
+import socket
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import openpyxl
+import psycopg
+
+Headers = dict[str, str]
+Body = dict[str, Any]
+KeyMaker = Callable[..., Headers]
+
+# --- problems --------------------------------------------------------------------------------------
+
+PROBLEM_MEMBERS = {"type", "title", "status", "detail", "instance", "code", "errors"}
+TEXT_MEMBERS = PROBLEM_MEMBERS - {"status", "errors"}
+
+
+def assert_problem(
+    response: httpx.Response,
+    status: int | set[int],
+    code: str | None = None,
+    field: str | None = None,
+    *,
+    errors_required: bool = True,
+) -> dict[str, Any]:
+    """An RFC 9457 problem (DESIGN §3) with every member filled in and nothing of the server's internals.
+
+    ``status`` is a set where a case allows more than one answer; ``field`` must be among ``errors``.
+    A validation problem must name at least one field unless ``errors_required`` is off.
+    """
+    allowed = {status} if isinstance(status, int) else status
+    assert response.status_code in allowed, response.text
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
+    body: dict[str, Any] = response.json()
+    assert body.keys() >= PROBLEM_MEMBERS, body
+    assert body["status"] == response.status_code
+    assert body["instance"] == response.request.url.path
+    assert all(isinstance(body[member], str) and body[member] for member in TEXT_MEMBERS), body
+    assert "Traceback" not in response.text
+    if code is not None:
+        assert body["code"] == code, body
+    _assert_field_errors(body, field, errors_required=errors_required)
+    return body
+
+
+def _assert_field_errors(body: dict[str, Any], field: str | None, *, errors_required: bool) -> None:
+    if body["code"] == "validation_error" and errors_required:
+        assert body["errors"], body
+    for error in body["errors"]:
+        assert isinstance(error["field"], str) and error["field"], body
+        assert isinstance(error["message"], str) and error["message"], body
+    if field is not None:
+        assert field in {error["field"] for error in body["errors"]}, body
+
+
+# --- what is stored --------------------------------------------------------------------------------
+
+Snapshot = dict[str, list[tuple[Any, ...]]]
+
+
+def snapshot(db: psycopg.Connection[Any]) -> Snapshot:
+    """Every row of every table, so "changes nothing" covers tables no test knows about (the audit chain
+    and the idempotency records included)."""
+    tables = [
+        row[0]
+        for row in db.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            " ORDER BY tablename"
+        )
+    ]
+    return {table: db.execute(f'SELECT * FROM "{table}" ORDER BY 1').fetchall() for table in tables}
+
+
+Refuses = Callable[[str, str, Body, int | set[int], str | None, str | None], dict[str, Any]]
+"""``(method, path, body, status, code, field)``: as :func:`assert_problem`, sent by an admin, with nothing written."""
+
+
+@contextmanager
+def nothing_written(db: psycopg.Connection[Any]) -> Iterator[None]:
+    """A refused request leaves no trace."""
+    before = snapshot(db)
+    yield
+    assert snapshot(db) == before, "a refused request changed the database"
+
+
+def count(db: psycopg.Connection[Any], table: str) -> int:
+    row = db.execute(f"SELECT count(*) FROM {table}").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def last_seq(db: psycopg.Connection[Any]) -> int:
+    row = db.execute("SELECT coalesce(max(seq), 0) FROM audit_event").fetchone()
+    assert row is not None
+    seq: int = row[0]
+    return seq
+
+
+def created(response: httpx.Response) -> int:
+    assert response.status_code == 201, response.text
+    new_id: int = response.json()["id"]
+    return new_id
+
+
+# --- request bodies --------------------------------------------------------------------------------
+
+# Accepted as they stand; each bad case breaks exactly one thing in one of them.
+REGION: Body = {"code": "36", "name": "Banten"}
+ELECTION: Body = {
+    "name": "Pemilihan Gubernur Jawa Timur 2024",
+    "kind": "governor",
+    "region_code": "35",
+    "voting_day": "2024-11-27",
+}
+RECIPIENT: Body = {"name": "Polres Probolinggo Kota", "kind": "polri", "region_code": "35.74"}
+KEY: Body = {"name": "BPKAD Kota Probolinggo", "role": "finance"}
+
+LONG_NAME = "x" * 201
+NUL_NAME = "a\u0000b"
+
+
+def changed(base: Body, **changes: Any) -> Body:
+    return {**base, **changes}
+
+
+def without(base: Body, name: str) -> Body:
+    return {key: value for key, value in base.items() if key != name}
+
+
+# --- callers ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """Reference data for bad input to be refused against (the ``world`` fixture)."""
+
+    admin: Headers
+    election_id: int
+    other_election_id: int
+    kpu_id: int
+    bawaslu_id: int
+    revoked_key_id: int
+
+
+@dataclass
+class RoleWorld:
+    """Reference data to act on, and one caller of each kind (the ``role_world`` fixture)."""
+
+    election_id: int
+    recipient_id: int
+    target_key_id: int
+    callers: dict[str, Headers] = field(default_factory=dict)
+    key_ids: dict[str, int] = field(default_factory=dict)
+
+
+ROLES = ["admin", "finance", "regional_finance", "recipient", "auditor"]
+BAD_CREDENTIALS: dict[str, tuple[int, str]] = {
+    "revoked": (401, "invalid_api_key"),
+    "unknown": (401, "invalid_api_key"),
+    "basic_scheme": (401, "malformed_credentials"),
+    "bearer_without_key": (401, "malformed_credentials"),
+    "key_without_scheme": (401, "malformed_credentials"),
+}
+
+
+def secret_of(headers: Headers) -> str:
+    return headers["Authorization"].removeprefix("Bearer ")
+
+
+# --- the ledger ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A mayoral election in Kota Probolinggo, its KPU, a finance key, and one staged NPHD."""
+
+    agreement_id: int
+    election_id: int
+    recipient_id: int
+    finance: Headers
+    admin: Headers
+
+
+def money_headers(headers: Headers) -> Headers:
+    """The headers of a money POST: a fresh Idempotency-Key each time."""
+    return {**headers, "Idempotency-Key": uuid.uuid4().hex}
+
+
+def another_grant(client: httpx.Client, grant: Grant, recipient: Body, **agreement: Any) -> Grant:
+    """Another recipient in ``grant``'s election, with its own NPHD from the same finance office."""
+    recipient_id = created(client.post("/recipients", json=recipient, headers=grant.admin))
+    body = {"election_id": grant.election_id, "recipient_id": recipient_id, **agreement}
+    agreement_id = created(client.post("/agreements", json=body, headers=grant.finance))
+    return Grant(agreement_id, grant.election_id, recipient_id, grant.finance, grant.admin)
+
+
+def pay(
+    client: httpx.Client,
+    grant: Grant,
+    amount: str,
+    sp2d: str,
+    paid_on: str = "2024-01-10",
+    tranche: int = 1,
+    *,
+    key: Headers | None = None,
+) -> httpx.Response:
+    """A disbursement, paid with the grant's finance key unless ``key`` is given."""
+    body = {"tranche": tranche, "amount": amount, "paid_on": paid_on, "sp2d_number": sp2d}
+    headers = money_headers(grant.finance if key is None else key)
+    return client.post(f"/agreements/{grant.agreement_id}/disbursements", json=body, headers=headers)
+
+
+def position(client: httpx.Client, grant: Grant) -> dict[str, Any]:
+    response = client.get(f"/agreements/{grant.agreement_id}/position")
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    return body
+
+
+# --- usage reports ---------------------------------------------------------------------------------
+
+EVIDENCE = hashlib.sha256(b"kwitansi").hexdigest()
+
+
+def item(amount: str = "900000", **changes: str) -> dict[str, str]:
+    return {
+        "spent_on": "2024-11-27",
+        "category": "honorarium_adhoc",
+        "stage": "pemungutan_suara",
+        "description": "Honorarium Ketua KPPS TPS 001 Kel. Mayangan",
+        "amount": amount,
+        "payee": "Siti Aminah",
+        "document_number": "KW-001/KPPS/2024",
+        "evidence_sha256": EVIDENCE,
+        **changes,
+    }
+
+
+def new_report(
+    client: httpx.Client,
+    grant: Grant,
+    recipient: Headers,
+    kind: str = "interim",
+    *,
+    title: str | None = None,
+    period_start: str = "2023-12-04",
+    period_end: str = "2025-03-31",
+) -> dict[str, Any]:
+    """A draft report, as the recipient opens it."""
+    body = {
+        "kind": kind,
+        "title": title or f"Laporan {kind}",
+        "period_start": period_start,
+        "period_end": period_end,
+    }
+    response = client.post(f"/agreements/{grant.agreement_id}/usage-reports", json=body, headers=recipient)
+    assert response.status_code == 201, response.text
+    report: dict[str, Any] = response.json()
+    return report
+
+
+def add(client: httpx.Client, report_id: int, recipient: Headers, *items: dict[str, str]) -> httpx.Response:
+    return client.post(f"/usage-reports/{report_id}/items", json={"items": list(items)}, headers=recipient)
+
+
+def draft_report(
+    client: httpx.Client, grant: Grant, recipient: Headers, *items: dict[str, str], **report: str
+) -> dict[str, Any]:
+    """A draft report holding ``items``; ``report`` as for :func:`new_report`."""
+    opened = new_report(client, grant, recipient, **report)
+    added = add(client, opened["id"], recipient, *items)
+    assert added.status_code == 201, added.text
+    return opened
+
+
+# --- servers and clients --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A port nothing listens on, for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def in_parallel(server_address: str, calls: Sequence[Callable[[httpx.Client], httpx.Response]]) -> list[httpx.Response]:
+    """Each call on its own client, so on its own connection, all at once."""
+
+    def run(call: Callable[[httpx.Client], httpx.Response]) -> httpx.Response:
+        with httpx.Client(base_url=f"{server_address}/api/v1", timeout=60) as http:
+            return call(http)
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def post_all(server_address: str, requests: Sequence[tuple[str, Body | None, Headers]]) -> list[httpx.Response]:
+    """POSTs of ``(path, body, headers)``, all at once."""
+
+    def post(path: str, body: Body | None, headers: Headers) -> Callable[[httpx.Client], httpx.Response]:
+        return lambda http: http.post(path, json=body, headers=headers)
+
+    return in_parallel(server_address, [post(*request) for request in requests])
+
+
+# --- workbooks -------------------------------------------------------------------------------------
+
+
+def excel_text(value: Any) -> Any:
+    """What Excel shows: openpyxl leaves the _xHHHH_ escapes of control characters as they are stored."""
+    if not isinstance(value, str):
+        return value
+    return re.sub(r"_x([0-9A-Fa-f]{4})_", lambda match: chr(int(match.group(1), 16)), value)
+
+
+def read_workbook(data: bytes) -> dict[str, list[tuple[Any, ...]]]:
+    """Each sheet's rows, read by an independent reader (openpyxl)."""
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    sheets = {}
+    for sheet in book.worksheets:
+        rows = [[excel_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+        width = len(rows[0])  # without a <dimension>, a row is as long as its last cell: pad to the header
+        sheets[sheet.title] = [tuple(row + [None] * (width - len(row))) for row in rows]
+    return sheets

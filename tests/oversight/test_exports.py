@@ -1,0 +1,164 @@
+"""Exports (CSV and XLSX, streamed): the same rows in both, payees withheld from the public, no formulas."""
+
+import csv
+import io
+from decimal import Decimal
+
+import httpx
+
+from tests.helpers import (
+    Grant,
+    KeyMaker,
+    assert_problem,
+    created,
+    draft_report,
+    money_headers,
+    read_workbook,
+)
+
+# The usage reports here are interim reports through 2024.
+INTERIM = {"title": "Tahap I", "period_end": "2024-12-31"}
+
+
+def xlsx_as_text(content: bytes) -> list[list[str]]:
+    """The first sheet's cells as the CSV export writes them: ids as digits, money with its two decimals,
+    empty cells as ''."""
+    [rows] = read_workbook(content).values()
+    return [[_as_csv_field(value) for value in row] for row in rows]
+
+
+def _as_csv_field(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):  # money: exact to the sen, as Excel keeps it (15 significant digits)
+        return str(Decimal(repr(value)).quantize(Decimal("0.01")))
+    return str(value)
+
+
+def test_exports_csv_and_xlsx(client: httpx.Client, history: Grant, make_key: KeyMaker) -> None:
+    response = client.get("/exports/disbursements.csv")
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff"))))
+    assert [(row["tranche"], row["amount"]) for row in rows] == [("1", "1300000000.00"), ("2", "21816413980.00")]
+    refund = {"amount": "1000000", "returned_on": "2025-01-10", "sts_number": "STS-1", "note": '=sisa; "kas"'}
+    refunded = client.post(
+        f"/agreements/{history.agreement_id}/refunds", json=refund, headers=money_headers(history.finance)
+    )
+    assert refunded.status_code == 201, refunded.text
+    datasets = ("agreements", "disbursements", "refunds")
+    for name, params in (*((name, {}) for name in datasets), ("findings", {"as_of": "2025-06-01"})):
+        workbook = client.get(f"/exports/{name}.xlsx", params=params)
+        assert workbook.status_code == 200
+        assert workbook.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        text = client.get(f"/exports/{name}.csv", params=params).text.lstrip("\ufeff")
+        assert xlsx_as_text(workbook.content) == list(csv.reader(io.StringIO(text))), name
+    found = client.get("/exports/findings.csv", params={"as_of": "2025-06-01"}).text
+    assert "tranche_short" in found
+    assert "refund_overdue" in found
+    assert_problem(client.get("/exports/payees.csv"), 422, "validation_error")
+
+
+def test_usage_item_export_withholds_payees_from_the_public(
+    client: httpx.Client, history: Grant, recipient: dict[str, str], auditor: dict[str, str]
+) -> None:
+    item = {
+        "spent_on": "2024-11-27",
+        "category": "honorarium_adhoc",
+        "stage": "pemungutan_suara",
+        "description": "Honorarium Ketua KPPS",
+        "amount": "900000",
+        "payee": "Siti Aminah",
+        "document_number": "KW-1",
+    }
+    report = draft_report(client, history, recipient, item, **INTERIM)
+    assert client.get("/exports/usage-items.csv").text.count("\n") == 1, "drafts are not public"
+    client.post(f"/usage-reports/{report['id']}/submit", headers=recipient)
+    public = client.get("/exports/usage-items.csv").text
+    assert "900000.00" in public
+    assert "Siti Aminah" not in public
+    assert "KW-1" not in public
+    assert "Siti Aminah" in client.get("/exports/usage-items.csv", headers=auditor).text
+
+
+def test_exports_do_not_turn_text_into_formulas(
+    client: httpx.Client, history: Grant, recipient: dict[str, str], auditor: dict[str, str]
+) -> None:
+    item = {
+        "spent_on": "2024-11-27",
+        "category": "logistik",
+        "stage": "logistik",
+        "description": '=HYPERLINK("http://x")',
+        "amount": "1",
+    }
+    draft_report(client, history, recipient, item, **INTERIM)
+    text = client.get("/exports/usage-items.csv", headers=auditor).text
+    assert "'=HYPERLINK" in text
+
+
+def test_recipients_export_only_their_own_drafts(
+    client: httpx.Client, history: Grant, recipient: dict[str, str], make_key: KeyMaker, admin: dict[str, str]
+) -> None:
+    item = {
+        "spent_on": "2024-11-27",
+        "category": "logistik",
+        "stage": "logistik",
+        "description": "Kotak suara",
+        "amount": "1",
+        "payee": "CV Maju",
+    }
+    draft_report(client, history, recipient, item, **INTERIM)
+    other = created(
+        client.post("/recipients", json={"name": "Bawaslu", "kind": "bawaslu", "region_code": "35.74"}, headers=admin)
+    )
+    stranger = make_key("recipient", recipient_id=other)
+    assert "CV Maju" not in client.get("/exports/usage-items.csv", headers=stranger).text
+    assert "CV Maju" in client.get("/exports/usage-items.csv", headers=recipient).text
+
+
+def test_csv_export_written_by_copy_reads_back_exactly(
+    client: httpx.Client, history: Grant, recipient: dict[str, str], auditor: dict[str, str]
+) -> None:
+    """The CSV comes from PostgreSQL's COPY: every value must read back as the API gives it, as cell() wrote it."""
+    texts = [
+        'Kotak suara, "tersegel"',
+        "Sewa tenda\nTPS 001",
+        "-Potongan PPh 21",
+        "Konsumsi rapat pleno – Rp35.000/orang ✓",
+        "   spasi di depan",
+    ]
+    items = [
+        {
+            "spent_on": f"2024-11-{20 + n}",
+            "category": "logistik",
+            "stage": "logistik",
+            "description": text,
+            "amount": f"{1000 + n}.5{n}",
+            "payee": "" if n == 0 else f"Toko {n}",
+        }
+        for n, text in enumerate(texts)
+    ]
+    report = draft_report(client, history, recipient, *items, **INTERIM)
+    response = client.get(
+        "/exports/usage-items.csv", params={"province": "35", "category": "logistik"}, headers=auditor
+    )
+    assert response.status_code == 200
+    assert ',"",' not in response.text, "an empty payee is an empty field, as Python's csv writes it"
+    rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff"))))
+    api = client.get(f"/usage-reports/{report['id']}/items", params={"limit": 50}, headers=auditor).json()["data"]
+    assert len(rows) == len(api) == len(texts)
+    for row, item in zip(rows, api, strict=True):
+        description = item["description"]
+        expected = "'" + description if description.startswith(("=", "+", "-", "@")) else description
+        assert (row["id"], row["description"], row["amount"], row["spent_on"]) == (
+            str(item["id"]),
+            expected,
+            item["amount"],
+            item["spent_on"],
+        )
+        assert row["payee"] == (item["payee"] or "")
+        assert row["report_status"] == "draft"
+    workbook = client.get(
+        "/exports/usage-items.xlsx", params={"province": "35", "category": "logistik"}, headers=auditor
+    )
+    as_csv = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
+    assert xlsx_as_text(workbook.content) == as_csv, "the XLSX holds exactly what the CSV holds"
