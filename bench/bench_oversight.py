@@ -28,16 +28,11 @@ into ``docs/performance.md`` between the ``bench_oversight`` markers.
 import argparse
 import asyncio
 import os
-import platform
 import re
 import shlex
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zipfile
 from collections import Counter
@@ -45,7 +40,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from importlib import metadata
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +48,25 @@ import asyncpg
 import httpx
 import psutil
 
-from app.grants.schemas import absorption
-
-ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "performance.md"
-SERVER_URL = "postgresql://postgres@127.0.0.1:5432"
+from bench.harness import (
+    MACHINE_SERVER,
+    DocSection,
+    RssSampler,
+    add_doc_options,
+    app_command,
+    connected,
+    cpu_seconds,
+    create_key,
+    database_exists,
+    fresh_database,
+    hibah,
+    machine_facts,
+    migrate,
+    run_env,
+    serving,
+    wait_for_quiet,
+    with_database,
+)
 
 
 class Target:
@@ -66,22 +75,18 @@ class Target:
     database = "hibah_national"
 
 
-SECTION = "## Oversight at national scale"
-START_MARK = "<!-- bench_oversight:start -->"
-END_MARK = "<!-- bench_oversight:end -->"
-NOTES_MARK = "<!-- bench_oversight:notes (kept when the script rewrites this section) -->"
-DOC_HEADER = """# Performance
-
-Measured numbers for the hot paths of the API, each section with the script that produces it, the
-exact commands and the machine it ran on. Re-run a script to refresh its numbers; the part between
-its `bench_...:start` and `bench_...:end` markers is rewritten, the notes around it are not.
-"""
-OTHER_BENCHES = r"bench\.bench_(regions|ledger|import)"
+DOC_SECTION = DocSection(
+    start="<!-- bench_oversight:start -->",
+    end="<!-- bench_oversight:end -->",
+    heading="## Oversight at national scale",
+    notes="<!-- bench_oversight:notes (kept when the script rewrites this section) -->",
+)
+POSTGRES_SETTINGS = ("shared_buffers", "work_mem", "max_parallel_workers_per_gather", "jit")
+APP_ENV = {"HIBAH_LOG_LEVEL": "warning"}
 AS_OF = "2025-06-30"
 SUMMARY_TARGET_MS = 20.0
 EXPORT_TARGET_ROWS_S = 100_000.0
 RSS_TARGET_MB = 200.0
-RSS_INTERVAL = 0.05
 MONEY = ("amount", "disbursed", "undisbursed", "spent_reported", "spent_accepted", "refunded", "held")
 COUNTED = "('submitted', 'accepted')"
 TABLES = ("region", "agreement", "disbursement", "disbursement_reversal", "refund", "usage_report", "usage_item")
@@ -104,6 +109,7 @@ class Options:
     rab: bool
     quiet_wait: float
     quiet_threshold: float
+    doc: Path
     write_doc: bool
 
 
@@ -128,7 +134,7 @@ def parse_options(argv: Sequence[str]) -> Options:
     )
     parser.add_argument("--quiet-wait", type=float, default=120, help="longest wait for the CPU to settle, s")
     parser.add_argument("--quiet-threshold", type=float, default=30.0, help="machine CPU %% that counts as quiet")
-    parser.add_argument("--no-doc", dest="write_doc", action="store_false", help="do not touch docs/performance.md")
+    add_doc_options(parser)
     args = parser.parse_args(argv)
     if min(args.requests, args.sql_requests, args.small_requests) < 1 or args.export_runs < 1:
         parser.error("request and run counts must be positive")
@@ -146,6 +152,7 @@ def parse_options(argv: Sequence[str]) -> Options:
         rab=args.rab,
         quiet_wait=args.quiet_wait,
         quiet_threshold=args.quiet_threshold,
+        doc=args.doc,
         write_doc=args.write_doc,
     )
 
@@ -153,32 +160,9 @@ def parse_options(argv: Sequence[str]) -> Options:
 # --- the machine ---------------------------------------------------------------------------------
 
 
-def others_running() -> list[str]:
-    found = subprocess.run(["pgrep", "-af", OTHER_BENCHES], capture_output=True, text=True, check=False)
-    return [line for line in found.stdout.splitlines() if line.strip()]
-
-
-def wait_for_quiet(options: Options) -> float:
-    """Wait while another benchmark runs (however long), then up to ``--quiet-wait`` s for the CPU to settle.
-
-    Returns the machine's busy share when the wait ended.
-    """
-    waited_for: set[str] = set()
-    while True:
-        while running := others_running():
-            if not waited_for.issuperset(running):
-                print(f"  waiting for other benchmarks to finish: {running}")
-                waited_for.update(running)
-            time.sleep(5)
-        deadline = time.monotonic() + options.quiet_wait
-        busy = psutil.cpu_percent(interval=2.0)
-        while busy >= options.quiet_threshold and time.monotonic() < deadline and not others_running():
-            busy = psutil.cpu_percent(interval=2.0)
-        if others_running():
-            continue
-        if busy >= options.quiet_threshold:
-            print(f"  the CPU stayed {busy:.0f}% busy for {options.quiet_wait:.0f} s; going on")
-        return busy
+def settle(options: Options) -> float:
+    """Wait for other benchmarks and the machine's CPU as the options say; the busy percentage at the end."""
+    return wait_for_quiet(options.quiet_wait, options.quiet_threshold)
 
 
 class CpuWatch:
@@ -202,13 +186,13 @@ class CpuWatch:
 
     def __enter__(self) -> "CpuWatch":
         self.started = time.perf_counter()
-        self.server_cpu = _cpu(self.server) if self.server else 0.0
+        self.server_cpu = cpu_seconds(self.server) if self.server else 0.0
         self.others = _other_processes(self._excluded())
         return self
 
     def __exit__(self, *_: object) -> None:
         self.elapsed = time.perf_counter() - self.started
-        self.server_used = _cpu(self.server) - self.server_cpu if self.server else 0.0
+        self.server_used = cpu_seconds(self.server) - self.server_cpu if self.server else 0.0
         used = 0.0
         for pid, (created, cpu) in _other_processes(self._excluded()).items():
             before = self.others.get(pid)
@@ -227,76 +211,25 @@ def _other_processes(excluded: set[int]) -> dict[int, tuple[float, float]]:
     return found
 
 
-def _cpu(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system
-
-
-def machine_facts(postgres: dict[str, str]) -> dict[str, str]:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        platform.processor(),
-    )
-    memory = psutil.virtual_memory().total / 2**30
-    packages = ("fastapi", "starlette", "pydantic", "sqlalchemy", "asyncpg", "uvicorn", "httpx")
-    return {
-        "nproc": str(os.cpu_count()),
-        "CPU": model,
-        "memory": f"{memory:.1f} GiB",
-        "kernel": platform.release(),
-        "Python": platform.python_version(),
-        "packages": ", ".join(f"{name} {metadata.version(name)}" for name in packages),
-        **postgres,
-    }
-
-
 # --- the dataset ---------------------------------------------------------------------------------
 
 
 def database_url() -> str:
-    return f"{SERVER_URL}/{Target.database}"
+    return with_database(MACHINE_SERVER, Target.database)
 
 
-async def usage_items_held() -> int | None:
-    admin = await asyncpg.connect(f"{SERVER_URL}/postgres")
-    try:
-        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", Target.database):
-            return None
-    finally:
-        await admin.close()
-    connection = await asyncpg.connect(database_url())
-    try:
+async def _usage_items() -> int | None:
+    async with connected(database_url()) as connection:
         if not await connection.fetchval("SELECT to_regclass('usage_item') IS NOT NULL"):
             return None
         count: int = await connection.fetchval("SELECT count(*) FROM usage_item")
         return count
-    finally:
-        await connection.close()
 
 
-async def recreate_database() -> None:
-    admin = await asyncpg.connect(f"{SERVER_URL}/postgres")
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{Target.database}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{Target.database}"')
-    finally:
-        await admin.close()
-
-
-def hibah(args: Sequence[str], env: dict[str, str], log: Path) -> str:
-    """Run ``uv run hibah ...``; its stdout, with stderr appended to ``log``."""
-    with log.open("ab") as sink:
-        done = subprocess.run(
-            ["uv", "run", "hibah", *args], check=False, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=sink
-        )
-    if done.returncode != 0:
-        tail = log.read_text(errors="replace")[-2000:]
-        raise SystemExit(f"uv run hibah {shlex.join(args)} failed ({done.returncode}):\n{tail}")
-    return done.stdout.decode()
+def usage_items_held() -> int | None:
+    if not database_exists(MACHINE_SERVER, Target.database):
+        return None
+    return asyncio.run(_usage_items())
 
 
 @dataclass(frozen=True)
@@ -307,18 +240,18 @@ class Dataset:
     size: str
 
 
-def ensure_dataset(options: Options, env: dict[str, str], work: Path) -> Dataset:
-    held = asyncio.run(usage_items_held())
+def ensure_dataset(options: Options, work: Path) -> Dataset:
+    held = usage_items_held()
     if not options.rebuild and held is not None and held >= options.items * 0.99:
         built = f"reused (already held {held:,} usage items)"
     else:
         print(f"building {Target.database}: {options.items:,} usage items (held: {held})")
-        wait_for_quiet(options)
-        asyncio.run(recreate_database())
+        settle(options)
+        url = fresh_database(Target.database, MACHINE_SERVER)
         log = work / "generate.log"
         started = time.perf_counter()
-        hibah(["migrate"], env, log)
-        out = hibah(["generate", "national", "--items", str(options.items)], env, log)
+        migrate(url, log)
+        out = hibah(url, "generate", "national", "--items", str(options.items), log=log)
         generated = time.perf_counter() - started
         asyncio.run(vacuum_analyze())
         built = f"generated in this run: {out.strip().splitlines()[-1]} in {generated / 60:.1f} min"
@@ -329,115 +262,15 @@ def ensure_dataset(options: Options, env: dict[str, str], work: Path) -> Dataset
 
 async def vacuum_analyze() -> None:
     """Set the visibility map and statistics as autovacuum eventually would, so runs do not race it."""
-    connection = await asyncpg.connect(database_url())
-    try:
+    async with connected(database_url()) as connection:
         await connection.execute("VACUUM (ANALYZE)")
-    finally:
-        await connection.close()
 
 
 async def dataset_facts() -> tuple[dict[str, int], str]:
-    connection = await asyncpg.connect(database_url())
-    try:
+    async with connected(database_url()) as connection:
         rows = {table: int(await connection.fetchval(f"SELECT count(*) FROM {table}")) for table in TABLES}
         size: str = await connection.fetchval("SELECT pg_size_pretty(pg_database_size(current_database()))")
         return rows, size
-    finally:
-        await connection.close()
-
-
-async def postgres_facts() -> dict[str, str]:
-    connection = await asyncpg.connect(database_url())
-    try:
-        version: str = await connection.fetchval("SELECT version()")
-        names = ("shared_buffers", "work_mem", "max_parallel_workers_per_gather", "jit")
-        settings = [f"{name}={await connection.fetchval(f'SHOW {name}')}" for name in names]
-        return {"PostgreSQL": version, "PostgreSQL settings": ", ".join(settings)}
-    finally:
-        await connection.close()
-
-
-# --- the server ----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-SERVE = ["uv", "run", "hibah", "serve", "--no-migrate", "--workers", "1", "--port"]
-
-
-def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    # Its own session makes the server lead a process group, so stopping it reaches `uv run` and the
-    # Python process under it, and nothing else.
-    with log.open("ab") as sink:
-        return subprocess.Popen(
-            [*SERVE, str(port)], cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
-def stop_server(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def wait_ready(process: subprocess.Popen[bytes], base: str, log: Path, timeout: float = 120) -> psutil.Process:
-    """The Python process that serves (under ``uv run``), once ``/readyz`` answers 200."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the server exited ({process.returncode}):\n{log.read_text(errors='replace')[-2000:]}")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return serving_process(process.pid)
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"the server did not answer /readyz within {timeout:.0f} s")
-
-
-def serving_process(leader: int) -> psutil.Process:
-    tree = [psutil.Process(leader), *psutil.Process(leader).children(recursive=True)]
-    pythons = [p for p in tree if "python" in p.name().lower() or "hibah" in " ".join(p.cmdline())]
-    if not pythons:
-        raise SystemExit("no Python process found under the server")
-    return max(pythons, key=lambda p: p.memory_info().rss)
-
-
-class RssSampler:
-    """Peak resident memory of one process, sampled every ``interval`` seconds in a thread."""
-
-    def __init__(self, process: psutil.Process, interval: float = RSS_INTERVAL) -> None:
-        self.process = process
-        self.interval = interval
-        self.peak = 0
-        self.samples = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.process.memory_info().rss)
-            self.samples += 1
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> "RssSampler":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.process.memory_info().rss)
 
 
 # --- timing --------------------------------------------------------------------------------------
@@ -483,8 +316,7 @@ def time_requests(
 
 
 async def time_sql(sql: str, count: int, warmup: int) -> tuple[Timing, list[asyncpg.Record]]:
-    connection = await asyncpg.connect(database_url())
-    try:
+    async with connected(database_url()) as connection:
         rows: list[asyncpg.Record] = []
         for _ in range(warmup):
             rows = await connection.fetch(sql)
@@ -495,8 +327,6 @@ async def time_sql(sql: str, count: int, warmup: int) -> tuple[Timing, list[asyn
                 rows = await connection.fetch(sql)
                 seconds.append(time.perf_counter() - started)
         return Timing(seconds, 0.0, watch.others_percent), rows
-    finally:
-        await connection.close()
 
 
 # --- summaries -----------------------------------------------------------------------------------
@@ -572,6 +402,13 @@ GROUP BY {group} ORDER BY {group}
 """
 
 
+def absorption(spent_accepted: Decimal, disbursed: Decimal) -> str:
+    """The API's absorption figure: accepted spending over what was paid, four places."""
+    if disbursed <= 0:
+        return "0.0000"
+    return f"{spent_accepted / disbursed:.4f}"
+
+
 def figures_of(values: dict[str, Any]) -> dict[str, str]:
     """The money, counts and absorption of one row, in the API's string form."""
     money = {name: Decimal(values[name]) for name in ("amount", "disbursed", "spent_reported", "spent_accepted")}
@@ -613,7 +450,7 @@ class SummaryResult:
 def measure_summaries(options: Options, client: httpx.Client, server: psutil.Process) -> list[SummaryResult]:
     results = []
     for group_by in ("province", "region", "recipient_kind"):
-        wait_for_quiet(options)
+        settle(options)
         api, response = time_requests(
             client, server, "/api/v1/summaries", {"group_by": group_by}, count=options.requests, warmup=options.warmup
         )
@@ -657,8 +494,7 @@ FROM agreement a CROSS JOIN (VALUES
 
 async def budget_lines(add: bool) -> int:
     """Add the RAB lines to an empty ``budget_line`` (returns how many), or remove them again."""
-    connection = await asyncpg.connect(database_url())
-    try:
+    async with connected(database_url()) as connection:
         if add:
             if await connection.fetchval("SELECT count(*) FROM budget_line"):
                 return 0
@@ -668,8 +504,6 @@ async def budget_lines(add: bool) -> int:
             added = 0
         await connection.execute("VACUUM (ANALYZE) budget_line")
         return added
-    finally:
-        await connection.close()
 
 
 def measure_findings(options: Options, client: httpx.Client, server: psutil.Process) -> list[FindingsResult]:
@@ -690,7 +524,7 @@ def measure_findings(options: Options, client: httpx.Client, server: psutil.Proc
 
 
 def findings_once(options: Options, client: httpx.Client, server: psutil.Process, label: str) -> FindingsResult:
-    wait_for_quiet(options)
+    settle(options)
     timing, response = time_requests(
         client,
         server,
@@ -806,7 +640,7 @@ def measure_exports(
     results = ExportResults()
     path = "/api/v1/exports/usage-items.csv"
     for number in range(options.export_runs):
-        wait_for_quiet(options)
+        settle(options)
         run = export(client, server, path, {}, sink=discard)
         if run.rows != expected_items:
             raise SystemExit(f"usage-items.csv gave {run.rows:,} rows, the database holds {expected_items:,}")
@@ -816,7 +650,7 @@ def measure_exports(
             f" server RSS {run.baseline_rss / 2**20:.0f} -> {run.peak_rss / 2**20:.0f} MB"
         )
         results.csv_runs.append(run)
-    wait_for_quiet(options)
+    settle(options)
     for name, params in (
         ("agreements.xlsx", {}),
         ("findings.xlsx", {"as_of": AS_OF}),
@@ -854,7 +688,7 @@ def xlsx_export(
 ) -> tuple[ExportRun, int]:
     """usage-items.xlsx with a filter, saved and its rows counted, against the rows the filter selects."""
     expected = asyncio.run(items_matching(params))
-    wait_for_quiet(options)
+    settle(options)
     target = work / "usage-items.xlsx"
     with target.open("wb") as file:
         run = export(
@@ -875,8 +709,7 @@ def xlsx_export(
 
 
 async def items_matching(params: dict[str, str]) -> int:
-    connection = await asyncpg.connect(database_url())
-    try:
+    async with connected(database_url()) as connection:
         if "province" in params:
             sql = (
                 "SELECT count(*) FROM usage_item ui JOIN usage_report ur ON ur.id = ui.report_id"
@@ -887,8 +720,6 @@ async def items_matching(params: dict[str, str]) -> int:
             sql, value = "SELECT count(*) FROM usage_item WHERE category = $1", params["category"]
         count: int = await connection.fetchval(sql, value)
         return count
-    finally:
-        await connection.close()
 
 
 # --- the report ----------------------------------------------------------------------------------
@@ -993,7 +824,7 @@ def commands(options: Options) -> str:
             f"DATABASE_URL={url} uv run hibah generate national --items {options.items}",
             "# followed by VACUUM (ANALYZE)",
             f"DATABASE_URL={url} uv run hibah keys create --role auditor --name bench",
-            f"DATABASE_URL={url} HIBAH_LOG_LEVEL=warning {shlex.join(SERVE)} $PORT",
+            f"DATABASE_URL={url} HIBAH_LOG_LEVEL=warning {shlex.join(app_command(1, 8000))}",
             "# then, one request at a time over one keep-alive httpx connection, after a warm-up:",
             "#   GET /api/v1/summaries?group_by={province,region,recipient_kind}"
             f"  x{options.requests} (warm-up {options.warmup})",
@@ -1070,65 +901,35 @@ def section(report: Report) -> str:
     return "\n".join(parts)
 
 
-def write_doc(generated: str, path: Path = DOC) -> None:
-    """Rewrite what lies between this script's markers, keeping the notes block inside them."""
-    text = path.read_text() if path.exists() else DOC_HEADER
-    notes = ""
-    if START_MARK in text and END_MARK in text:
-        before, rest = text.split(START_MARK, 1)
-        inside, after = rest.split(END_MARK, 1)
-        if NOTES_MARK in inside:
-            notes = NOTES_MARK + inside.split(NOTES_MARK, 1)[1].rstrip("\n") + "\n\n"
-        block = f"{START_MARK}\n\n{generated}\n\n{notes}{END_MARK}"
-        text = before + block + after
-    else:
-        block = f"{START_MARK}\n\n{generated}\n\n{END_MARK}"
-        text = text.rstrip("\n") + f"\n\n{SECTION}\n\n{block}\n"
-    path.write_text(text)
-
-
 # --- main ----------------------------------------------------------------------------------------
-
-
-def auditor_key(env: dict[str, str], log: Path) -> str:
-    out = hibah(["keys", "create", "--role", "auditor", "--name", "bench"], env, log)
-    secret = out.strip().splitlines()[-1].strip()
-    if not re.fullmatch(r"hibah_[A-Za-z0-9_-]+", secret):
-        raise SystemExit("keys create printed no key on its last line")
-    return secret
 
 
 def main(argv: Sequence[str]) -> None:
     options = parse_options(argv)
     started = datetime.now(UTC)
-    env = {**os.environ, "DATABASE_URL": database_url(), "HIBAH_LOG_LEVEL": "warning"}
     work = Path(tempfile.mkdtemp(prefix="bench_oversight_"))
-    dataset = ensure_dataset(options, env, work)
-    facts = machine_facts(asyncio.run(postgres_facts()))
-    key = auditor_key(env, work / "keys.log")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = work / "server.log"
-    process = start_server(port, env, log)
-    try:
-        server = wait_ready(process, base, log)
+    dataset = ensure_dataset(options, work)
+    url = database_url()
+    facts = machine_facts(url, settings=POSTGRES_SETTINGS)
+    key = create_key(url, "auditor", "bench", log=work / "keys.log")
+    with serving(partial(app_command, 1), run_env(url, APP_ENV), work / "server.log") as running:
+        running.wait_ready("/readyz")
+        server = running.serving_process()
         timeout = httpx.Timeout(600.0, connect=10.0)
         with (
-            httpx.Client(base_url=base, timeout=timeout) as public,
-            httpx.Client(base_url=base, timeout=timeout, headers={"Authorization": f"Bearer {key}"}) as auditor,
+            httpx.Client(base_url=running.base, timeout=timeout) as public,
+            httpx.Client(base_url=running.base, timeout=timeout, headers={"Authorization": f"Bearer {key}"}) as auditor,
         ):
             summaries = measure_summaries(options, public, server)
             found = measure_findings(options, public, server)
             exported = measure_exports(options, auditor, server, work, dataset.rows["usage_item"])
-    finally:
-        stop_server(process)
     report = Report(started, options, dataset, summaries, found, exported, facts)
     generated = section(report)
     print()
     print(generated)
     if options.write_doc:
-        write_doc(generated)
-        print(f"\nwritten to {DOC.relative_to(ROOT)}")
+        DOC_SECTION.write(generated, options.doc)
+        print(f"\nwritten to {options.doc}")
     print(f"logs in {work}")
 
 
