@@ -42,8 +42,10 @@ from tests.helpers import (
     pay,
     secret_of,
 )
+from tests.problems_seen import ProblemRecorder
 
 KEEP_TABLES = {"alembic_version", "stage_code", "category_code"}
+RECORDERS: list[ProblemRecorder] = []
 
 
 def _server_url() -> str:
@@ -87,9 +89,12 @@ async def _boom() -> None:
 @pytest.fixture(scope="session")
 def server_address(database_url: str) -> Iterator[str]:
     app = create_app(Settings(DATABASE_URL=database_url, log_level="warning"))
-    app.add_api_route("/__test__/boom", _boom)
+    app.add_api_route("/__test__/boom", _boom, include_in_schema=False)
+    recorder = ProblemRecorder(app)
+    RECORDERS.append(recorder)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    config = uvicorn.Config(recorder, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -100,6 +105,18 @@ def server_address(database_url: str) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if the server answered a problem code its OpenAPI document does not list."""
+    missing = [line for recorder in RECORDERS for line in recorder.undocumented()]
+    if missing:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_sep("=", "problem codes answered but not in the OpenAPI document", red=True)
+            for line in missing:
+                reporter.write_line(line)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture

@@ -225,6 +225,13 @@ class UnsupportedMediaType(DomainError):
         super().__init__(f"Send the body as {accepted}.", f"Kirim badan permintaan sebagai {accepted}.")
 
 
+class BodyUnreadable(DomainError):
+    """A body the server cannot even parse (bad UTF-8, JSON nested past the parser's depth): FastAPI's own 400."""
+
+    status = 400
+    code = "bad_request"
+
+
 class RequestInvalid(InvalidInput):
     """What FastAPI's own validation finds (types, patterns, required fields): the code of every 422 of input."""
 
@@ -371,7 +378,7 @@ async def handle_validation_error(request: Request, exc: Exception) -> JSONRespo
 
 
 HTTP_CODES = {
-    400: "bad_request",
+    400: BodyUnreadable.code,
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",

@@ -14,7 +14,15 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
-from app.core.errors import DomainError, EtagMismatch, PayloadTooLarge, Problem, RequestInvalid, answered_by
+from app.core.errors import (
+    BodyUnreadable,
+    DomainError,
+    EtagMismatch,
+    PayloadTooLarge,
+    Problem,
+    RequestInvalid,
+    answered_by,
+)
 from app.core.i18n import status_title
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -51,7 +59,9 @@ def implied_errors(route: RouteContext) -> set[type[DomainError]]:
             found.add(EtagMismatch)
     if takes_input:
         found.add(RequestInvalid)
-    if route.body_field is not None or "requestBody" in (route.openapi_extra or {}):
+    if route.body_field is not None:
+        found.update((PayloadTooLarge, BodyUnreadable))
+    elif "requestBody" in (route.openapi_extra or {}):
         found.add(PayloadTooLarge)
     return found
 

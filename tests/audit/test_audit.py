@@ -53,7 +53,14 @@ def test_verify_names_the_altered_event(
     client: httpx.Client, grant: Grant, auditor: dict[str, str], db: psycopg.Connection[Any]
 ) -> None:
     intact = client.get("/audit/verify", headers=auditor).json()
-    assert intact == {"valid": True, "events": 5, "head_hash": intact["head_hash"], "first_bad_seq": None}
+    ledger = {"valid": True, "agreements_checked": 1, "reports_checked": 0, "first_mismatch": None}
+    assert intact == {
+        "valid": True,
+        "events": 5,
+        "head_hash": intact["head_hash"],
+        "first_bad_seq": None,
+        "ledger": ledger,
+    }
     # A superuser rewrites history behind the application's back.
     db.execute("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only")
     db.execute("""UPDATE audit_event SET payload = jsonb_set(payload, '{amount}', '"1.00"') WHERE seq = 5""")

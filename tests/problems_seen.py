@@ -1,0 +1,66 @@
+"""Every problem the suite sees the server answer must be one the OpenAPI document lists for that operation.
+
+The test server runs behind :class:`ProblemRecorder`, which notes the route, method, status and ``code`` of
+each problem response; at the end of the session the notes are checked against ``/openapi.json``, so a code
+a service raises without its route declaring it fails the run.
+"""
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+from starlette.types import Message, Receive, Scope, Send
+
+Seen = tuple[str, str, int, str]
+"""(path template, method, status, code)"""
+
+
+@dataclass
+class ProblemRecorder:
+    app: FastAPI
+    seen: set[Seen] = field(default_factory=set)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 0
+        problem = False
+        body = bytearray()
+
+        async def recording(message: Message) -> None:
+            nonlocal status, problem
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                problem = dict(message.get("headers", [])).get(b"content-type") == b"application/problem+json"
+            elif message["type"] == "http.response.body" and problem:
+                body.extend(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, recording)
+        path = self._path_of(scope.get("endpoint"))
+        if problem and path is not None:
+            code = json.loads(bytes(body)).get("code", "")
+            self.seen.add((path, scope["method"], status, code))
+
+    def _path_of(self, endpoint: object) -> str | None:
+        """The operation's path as the document has it (prefix included): scope["route"] lacks the prefix."""
+        for route in iter_route_contexts(self.app.routes):
+            if route.endpoint is endpoint and route.path_format is not None:
+                return route.path_format
+        return None
+
+    def undocumented(self) -> list[str]:
+        """What was answered but is not in the document (test-only routes and HEAD left out)."""
+        paths: dict[str, Any] = self.app.openapi()["paths"]
+        missing = []
+        for path, method, status, code in sorted(self.seen):
+            operation = paths.get(path, {}).get(method.lower())
+            if operation is None:
+                continue
+            listed = operation["responses"].get(str(status), {}).get("x-problem-codes", [])
+            if code not in listed:
+                missing.append(f"{method} {path}: {status} {code} (listed: {', '.join(listed) or 'none'})")
+        return missing
