@@ -20,7 +20,7 @@ from app.access import service as access
 from app.access.schemas import KeyCreate
 from app.core.actor import OPERATOR, Role
 from app.core.config import get_settings
-from app.core.db import Transaction, create_engine_for, make_sessionmaker, transaction
+from app.core.db import Transaction, create_engine_for, transaction
 from app.core.errors import DomainError
 from app.core.migrate import upgrade_to_head
 from app.core.pagination import PageRequest
@@ -63,7 +63,7 @@ def run_in_transaction(work: Callable[[Transaction], Awaitable[T]]) -> T:
     async def main() -> T:
         engine = create_engine_for(database_url(), get_settings())
         try:
-            async with transaction(make_sessionmaker(engine)) as tx:
+            async with transaction(engine) as tx:
                 return await work(tx)
         finally:
             await engine.dispose()
@@ -193,7 +193,7 @@ def generate_national(
         try:
             with Progress(console=err) as progress:
                 task = progress.add_task("regions", total=len(plan_regions()))
-                return await generate(make_sessionmaker(engine), items, seed, lambda n: progress.advance(task, n))
+                return await generate(engine, items, seed, lambda n: progress.advance(task, n))
         finally:
             await engine.dispose()
 

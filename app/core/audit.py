@@ -12,7 +12,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
@@ -124,29 +123,30 @@ def hashed_prefix(event: PendingEvent, request_id: str | None) -> str:
     return unsequenced[: -len(tail) + len(',"seq":')]
 
 
-APPEND = "SELECT audit_append($1::jsonb, $2)"
+APPEND = "SELECT audit_append($1::jsonb, $2) WHERE $1::jsonb IS NOT NULL"
 
 
-async def append(driver: asyncpg.Connection, pending: list[PendingEvent], request_id: str | None) -> None:
-    """Hand the recorded events to the database in one statement (``audit_append``, migration 0004).
+def pending_rows(pending: list[PendingEvent], request_id: str | None) -> str | None:
+    """The events as ``audit_append`` takes them (migration 0004), or None when there are none.
 
     They wait in ``audit_pending`` until COMMIT, when a deferred trigger takes the chain's advisory lock,
     reads the head and completes each hash: the lock is held for the commit only, never across a round
     trip to the application.
     """
     if not pending:
-        return
-    events = [
-        {
-            "at": event.at.isoformat(),
-            "actor_key_id": event.actor_key_id,
-            "actor_role": event.actor_role,
-            "action": event.action,
-            "entity": event.entity,
-            "entity_id": event.entity_id,
-            "payload": event.payload,
-            "prefix": hashed_prefix(event, request_id),
-        }
-        for event in pending
-    ]
-    await driver.execute(APPEND, canonical_json(events), request_id)
+        return None
+    return canonical_json(
+        [
+            {
+                "at": event.at.isoformat(),
+                "actor_key_id": event.actor_key_id,
+                "actor_role": event.actor_role,
+                "action": event.action,
+                "entity": event.entity,
+                "entity_id": event.entity_id,
+                "payload": event.payload,
+                "prefix": hashed_prefix(event, request_id),
+            }
+            for event in pending
+        ]
+    )

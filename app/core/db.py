@@ -19,7 +19,7 @@ from typing import Any, cast
 
 import asyncpg
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 from app.core import audit
 from app.core.actor import Actor
@@ -50,38 +50,80 @@ def create_engine_for(url: str, settings: Settings) -> AsyncEngine:
     )
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+@dataclass(frozen=True)
+class KeptAnswer:
+    """An idempotent create's answer, written with the audit events as the transaction closes."""
+
+    record_id: int
+    status_code: int
+    body: str
+    headers: str
+    """JSON text."""
 
 
 @dataclass
 class Transaction:
     """One request's (or command's) database work: all of it commits, or none of it."""
 
-    session: AsyncSession
+    connection: AsyncConnection
     sql: asyncpg.Connection
     request_id: str | None = None
     events: list[audit.PendingEvent] = field(default_factory=list)
+    answer: KeptAnswer | None = None
+    _session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        """The ORM on this transaction's connection, made on first use: the ledger's hot writes never need it."""
+        if self._session is None:
+            self._session = AsyncSession(bind=self.connection, expire_on_commit=False, autoflush=False)
+        return self._session
 
     def record(self, actor: Actor, *, action: str, entity: str, entity_id: object, payload: dict[str, Any]) -> None:
         """Note an audit event; the events are chained into the log as this transaction commits."""
         self.events.append(audit.pending_event(actor, action, entity, entity_id, payload))
 
+    def keep_answer(self, answer: KeptAnswer) -> None:
+        self.answer = answer
+
+    async def _close(self) -> None:
+        """Flush the ORM, then the audit events and a kept answer in one statement: one round trip fewer
+        on every idempotent money write."""
+        session = self._session
+        if session is not None and (session.new or session.dirty or session.deleted):
+            await session.flush()
+        pending = audit.pending_rows(self.events, self.request_id)
+        if self.answer is not None:
+            kept = self.answer
+            await self.sql.execute(
+                _KEEP_AND_APPEND, pending, self.request_id, kept.record_id, kept.status_code, kept.body, kept.headers
+            )
+        elif pending is not None:
+            await self.sql.execute(audit.APPEND, pending, self.request_id)
+
+
+# The answer of an idempotent create (app/core/idempotency.py) and the audit events, in one statement.
+_KEEP_ANSWER = """
+WITH kept AS (
+    UPDATE idempotency_record SET status_code = $4, response_body = $5, response_headers = $6::jsonb WHERE id = $3
+)
+"""
+_KEEP_AND_APPEND = _KEEP_ANSWER + audit.APPEND
+
 
 @asynccontextmanager
-async def transaction(
-    sessions: async_sessionmaker[AsyncSession], *, request_id: str | None = None
-) -> AsyncIterator[Transaction]:
+async def transaction(engine: AsyncEngine, *, request_id: str | None = None) -> AsyncIterator[Transaction]:
     """Commit when the block succeeds, roll back on any error: the whole request or command, or nothing.
 
     The ORM's pending changes are flushed and the recorded audit events appended last, inside it.
     """
-    async with sessions() as session:
-        connection = await session.connection()
+    async with engine.connect() as connection:
         driver = cast(asyncpg.Connection, (await connection.get_raw_connection()).driver_connection)
-        async with driver.transaction():
-            tx = Transaction(session, driver, request_id)
-            yield tx
-            if session.new or session.dirty or session.deleted:
-                await session.flush()
-            await audit.append(driver, tx.events, request_id)
+        tx = Transaction(connection, driver, request_id)
+        try:
+            async with driver.transaction():
+                yield tx
+                await tx._close()
+        finally:
+            if tx._session is not None:
+                await tx._session.close()

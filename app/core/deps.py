@@ -4,15 +4,15 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.config import Settings
 from app.core.db import Transaction, transaction
 
 
 async def db_transaction(request: Request) -> AsyncIterator[Transaction]:
-    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
-    async with transaction(sessions, request_id=getattr(request.state, "request_id", None)) as tx:
+    engine: AsyncEngine = request.app.state.engine
+    async with transaction(engine, request_id=getattr(request.state, "request_id", None)) as tx:
         yield tx
 
 

@@ -28,7 +28,7 @@ class HibahRoute(APIRoute):
             response = await handle(request)
             reservation = getattr(request.state, KEEPS_ANSWER, None)
             if reservation is not None and response.status_code < 300:
-                await reservation.keep(response)
+                reservation.keep(response)
             return response
 
         return handle_and_keep

@@ -22,7 +22,7 @@ from sqlmodel import Field, SQLModel
 
 from app.core.actor import Actor
 from app.core.auth import CurrentActor
-from app.core.db import Transaction
+from app.core.db import KeptAnswer, Transaction
 from app.core.deps import Tx
 from app.core.errors import (
     DomainError,
@@ -78,9 +78,6 @@ ON CONFLICT (scope, key) DO NOTHING RETURNING id
 _EXISTING = """
 SELECT request_hash, status_code, response_body, response_headers FROM idempotency_record WHERE scope = $1 AND key = $2
 """
-_KEEP = """
-UPDATE idempotency_record SET status_code = $2, response_body = $3, response_headers = $4::jsonb WHERE id = $1
-"""
 
 
 @dataclass(frozen=True)
@@ -90,10 +87,11 @@ class Reservation:
     tx: Transaction
     record_id: int
 
-    async def keep(self, response: Response) -> None:
+    def keep(self, response: Response) -> None:
+        """Hand the answer to the transaction, which writes it with its audit events as it closes."""
         headers = {name: value for name, value in response.headers.items() if name in KEPT_HEADERS}
         body = bytes(response.body).decode()
-        await self.tx.sql.execute(_KEEP, self.record_id, response.status_code, body, json.dumps(headers))
+        self.tx.keep_answer(KeptAnswer(self.record_id, response.status_code, body, json.dumps(headers)))
 
 
 def _scope(actor: Actor) -> str:

@@ -6,8 +6,8 @@ dependencies it uses (marked with ``app.core.errors.answers``: keys, roles, idem
 its parameters imply (any parameter can fail validation, an ``If-Match`` can be stale, a body can be too large).
 """
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
@@ -28,6 +28,35 @@ from app.core.i18n import status_title
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_CONTENT = {"application/problem+json": {"schema": PROBLEM_REF}}
 CODES = "x-problem-codes"
+SECURITY_SCHEME = "apiKey"
+KEY_REQUIRED = "hibah_key_required"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def key_security(*, required: bool) -> Callable[[F], F]:
+    """Mark a dependency that reads the API key: every route using it declares the key, as optional
+    (public reads that show more to a key) or required (a role check)."""
+
+    def mark(function: F) -> F:
+        setattr(function, KEY_REQUIRED, required)
+        return function
+
+    return mark
+
+
+def key_requirement(route: RouteContext) -> bool | None:
+    """True if the route needs a key, False if it reads one when sent, None if it never looks."""
+    found = [
+        getattr(dependant.call, KEY_REQUIRED)
+        for dependant in _dependants(route.dependant)
+        if hasattr(dependant.call, KEY_REQUIRED)
+    ]
+    return any(found) if found else None
+
+
+def _document_security(operation: dict[str, Any], required: bool | None) -> None:
+    if required is not None:
+        operation["security"] = [{SECURITY_SCHEME: []}] if required else [{}, {SECURITY_SCHEME: []}]
 
 
 def problems(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
@@ -115,8 +144,16 @@ def install_problem_openapi(app: FastAPI) -> None:
             schemas = schema.setdefault("components", {}).setdefault("schemas", {})
             schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(schemas["Problem"].pop("$defs", {}))
+            schema["components"]["securitySchemes"] = {
+                SECURITY_SCHEME: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key: `Authorization: Bearer hibah_…`",
+                }
+            }
             for operation, route in _operations(schema, app):
                 _document_problems(operation, implied_errors(route))
+                _document_security(operation, key_requirement(route))
             for unused in ("HTTPValidationError", "ValidationError"):
                 schemas.pop(unused, None)
             app.openapi_schema = schema

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.actor import OPERATOR, Actor, Role
 from app.core.db import Transaction, transaction
@@ -220,14 +220,14 @@ async def generate_region(tx: Transaction, plan: Plan, items_per_agreement: int,
 Advance = Callable[[int], None]
 
 
-async def generate(sessions: async_sessionmaker[AsyncSession], items: int, seed: int, advance: Advance) -> int:
+async def generate(engine: AsyncEngine, items: int, seed: int, advance: Advance) -> int:
     """Region by region, each in its own transaction, so progress survives and memory stays flat."""
     plans = plan_regions()
     per_agreement = max(1, items // (len(plans) * len(SHARE)))
     rng = random.Random(seed)  # noqa: S311 - reproducible test data, not secrets
     written = 0
     for plan in plans:
-        async with transaction(sessions) as tx:
+        async with transaction(engine) as tx:
             written += await generate_region(tx, plan, per_agreement, rng)
         advance(1)
     return written

@@ -34,11 +34,24 @@ from app.grants.schemas import AgreementCreate, AgreementOut, AmendmentCreate, A
 from app.reference.errors import UnknownCodes
 
 router = domain_router("grants")
+hot_reads = domain_router("grants")
+"""The public read clients poll hardest; the app matches it before every other route (app/main.py)."""
 
 Paging = Annotated[PageRequest, Depends(page_request)]
 IdPath = Annotated[int, Path(ge=1, le=DB_ID_MAX)]
 # Agreements and their terms: the finance office (BPKAD) or the operator.
 Registrar = Annotated[Actor, Depends(require(Role.finance, Role.admin))]
+
+
+@hot_reads.get(
+    "/agreements/{agreement_id}/position",
+    response_model=Position,
+    responses=problems(AgreementNotFound),
+    description="The hot public read: served from the read pool and serialised here (docs/performance.md).",
+)
+async def get_position(connection: ReadPool, agreement_id: IdPath) -> Response:
+    position = await service.read_position(connection, agreement_id)
+    return Response(position.model_dump_json(), media_type="application/json")
 
 
 @router.post(
@@ -75,17 +88,6 @@ async def get_agreement(tx: Tx, agreement_id: IdPath, response: Response) -> Agr
     agreement = await service.get_agreement(tx, agreement_id)
     response.headers["ETag"] = service.agreement_etag(agreement)
     return agreement
-
-
-@router.get(
-    "/agreements/{agreement_id}/position",
-    response_model=Position,
-    responses=problems(AgreementNotFound),
-    description="The hot public read: served from the read pool and serialised here (docs/performance.md).",
-)
-async def get_position(connection: ReadPool, agreement_id: IdPath) -> Response:
-    position = await service.read_position(connection, agreement_id)
-    return Response(position.model_dump_json(), media_type="application/json")
 
 
 @router.post(

@@ -19,7 +19,7 @@ import asyncpg
 import sqlalchemy as sa
 from anyio import to_thread
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
 from app.core.actor import Actor, Role
@@ -283,13 +283,13 @@ def csv_header(header: Sequence[str]) -> bytes:
     return ("\ufeff" + ",".join(header) + "\n").encode()  # the BOM makes Excel read UTF-8
 
 
-async def stream_csv(sessions: async_sessionmaker[AsyncSession], export: Export) -> AsyncIterator[bytes]:
+async def stream_csv(engine: AsyncEngine, export: Export) -> AsyncIterator[bytes]:
     """The CSV written by COPY, passed through a bounded queue."""
     statement = export.statement.with_only_columns(
         *(csv_text(column) for column in export.statement.selected_columns), maintain_column_froms=True
     )
     yield csv_header(export.header)
-    async with transaction(sessions) as tx:
+    async with transaction(engine) as tx:
         compiled = statement.compile(dialect=tx.session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
         values = compiled.construct_params()
         arguments = [values[name] for name in compiled.positiontup or ()]
@@ -324,10 +324,10 @@ async def _copied(sql: asyncpg.Connection, query: str, arguments: list[Any]) -> 
 # --- XLSX ----------------------------------------------------------------------------------------
 
 
-async def stream_xlsx(sessions: async_sessionmaker[AsyncSession], export: Export, sheet: str) -> AsyncIterator[bytes]:
+async def stream_xlsx(engine: AsyncEngine, export: Export, sheet: str) -> AsyncIterator[bytes]:
     """Each batch of rows becomes its worksheet rows and the ZIP bytes they compress to, which go out at once."""
     workbook = StreamedWorkbook(sheet, export.header)
-    async with transaction(sessions) as tx:
+    async with transaction(engine) as tx:
         result = await tx.session.stream(export.statement.execution_options(yield_per=BATCH))
         async for batch in result.partitions(BATCH):
             if chunk := await to_thread.run_sync(_write_rows, workbook, batch):
@@ -339,9 +339,7 @@ def _write_rows(workbook: StreamedWorkbook, rows: Sequence[Sequence[Any]]) -> by
     return workbook.write([[spreadsheet_value(value) for value in row] for row in rows])
 
 
-def stream(
-    sessions: async_sessionmaker[AsyncSession], export: Export, file_format: FileFormat, sheet: str
-) -> AsyncIterator[bytes]:
+def stream(engine: AsyncEngine, export: Export, file_format: FileFormat, sheet: str) -> AsyncIterator[bytes]:
     if file_format == FileFormat.csv:
-        return stream_csv(sessions, export)
-    return stream_xlsx(sessions, export, sheet)
+        return stream_csv(engine, export)
+    return stream_xlsx(engine, export, sheet)

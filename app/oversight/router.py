@@ -74,7 +74,7 @@ async def export(
         rule=rule,
         severity=severity,
     )
-    file = await service.export(tx, request.app.state.sessions, settings, actor, wanted)
+    file = await service.export(tx, request.app.state.engine, settings, actor, wanted)
     return StreamingResponse(
         file.body,
         media_type=file.media_type,

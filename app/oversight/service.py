@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.actor import Actor
 from app.core.config import Settings
@@ -84,7 +84,7 @@ class ExportFile:
 
 
 async def export(
-    tx: Transaction, sessions: async_sessionmaker[AsyncSession], settings: Settings, actor: Actor, wanted: ExportRequest
+    tx: Transaction, engine: AsyncEngine, settings: Settings, actor: Actor, wanted: ExportRequest
 ) -> ExportFile:
     """The file, ready to stream: the findings are computed now, every other dataset is read as it is sent."""
     stem, _, suffix = wanted.name.partition(".")
@@ -104,7 +104,7 @@ async def export(
     else:
         chosen = exports.usage_items_export(wanted.where, wanted.items, actor)
     return ExportFile(
-        body=exports.stream(sessions, chosen, file_format, stem),
+        body=exports.stream(engine, chosen, file_format, stem),
         media_type=exports.MEDIA_TYPES[file_format],
         filename=f"hibah-{wanted.name}",
     )

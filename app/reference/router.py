@@ -50,6 +50,8 @@ from app.reference.schemas import (
 )
 
 router = domain_router("reference")
+hot_reads = domain_router("reference")
+"""The public read clients poll hardest; the app matches it before every other route (app/main.py)."""
 
 Paging = Annotated[PageRequest, Depends(page_request)]
 RegionCodePath = Annotated[str, Path(pattern=REGION_CODE_PATTERN, description="Kemendagri code, e.g. 35.74")]
@@ -59,15 +61,7 @@ IdPath = Annotated[int, Path(ge=1, le=DB_ID_MAX)]
 REGION_IMPORT_LIMIT = 5 * 1024 * 1024
 
 
-@router.get("/regions", response_model=Page[RegionOut])
-async def list_regions(
-    tx: Tx, paging: Paging, level: RegionLevel | None = None, parent_code: RegionCodeQuery = None, q: SearchQuery = None
-) -> Page[RegionOut]:
-    page = await service.list_regions(tx, paging, level=level, parent_code=parent_code, q=q)
-    return convert_page(page, RegionOut)
-
-
-@router.get(
+@hot_reads.get(
     "/regions/{code}",
     response_model=RegionOut,
     responses=problems(RegionNotFound),
@@ -76,6 +70,14 @@ async def list_regions(
 async def get_region(connection: ReadPool, code: RegionCodePath) -> Response:
     region, etag = await service.read_region(connection, code)
     return Response(region.model_dump_json(), headers={"ETag": etag}, media_type="application/json")
+
+
+@router.get("/regions", response_model=Page[RegionOut])
+async def list_regions(
+    tx: Tx, paging: Paging, level: RegionLevel | None = None, parent_code: RegionCodeQuery = None, q: SearchQuery = None
+) -> Page[RegionOut]:
+    page = await service.list_regions(tx, paging, level=level, parent_code=parent_code, q=q)
+    return convert_page(page, RegionOut)
 
 
 @router.post(
