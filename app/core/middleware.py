@@ -1,9 +1,11 @@
 """``X-Request-ID`` on every request and response, one log line per request, and the request metrics."""
 
 import logging
+import os
 import re
 import time
-import uuid
+from functools import lru_cache
+from typing import Any
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -46,22 +48,33 @@ class RequestIdMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
-            REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(scope["method"], route).observe(elapsed)
-            log.info(
-                "%s %s %s %.1fms",
-                scope["method"],
-                scope["path"],
-                status,
-                elapsed * 1000,
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": elapsed * 1000,
-                },
-            )
+            _requests(scope["method"], route, status).inc()
+            _latency(scope["method"], route).observe(elapsed)
+            if log.isEnabledFor(logging.INFO):
+                _access_line(scope, status, elapsed)
             REQUEST_ID.reset(token)
+
+
+# The labelled series, looked up once per label set: labels() takes a lock and builds its key on every call.
+@lru_cache(maxsize=4096)
+def _requests(method: str, route: str, status: int) -> Any:
+    return REQUESTS.labels(method, route, str(status))
+
+
+@lru_cache(maxsize=1024)
+def _latency(method: str, route: str) -> Any:
+    return LATENCY.labels(method, route)
+
+
+def _access_line(scope: Scope, status: int, elapsed: float) -> None:
+    log.info(
+        "%s %s %s %.1fms",
+        scope["method"],
+        scope["path"],
+        status,
+        elapsed * 1000,
+        extra={"method": scope["method"], "path": scope["path"], "status": status, "duration_ms": elapsed * 1000},
+    )
 
 
 def _request_id_from(scope: Scope) -> str:
@@ -71,7 +84,7 @@ def _request_id_from(scope: Scope) -> str:
             if _ACCEPTABLE_ID.match(candidate):
                 return candidate
             break
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as random as uuid4().hex, without building a UUID per request
 
 
 BODY_LIMIT = 10 * 1024 * 1024
@@ -96,8 +109,13 @@ class BodyLimitMiddleware:
         if scope["type"] != "http" or scope["method"] in BODILESS or STREAMED_PATHS.search(scope["path"]):
             await self.app(scope, receive, send)
             return
-        if int(dict(scope["headers"]).get(b"content-length", b"0") or 0) > self.limit:
-            await self._refuse(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None:
+            # The HTTP parser holds the body to its declared length: only that needs checking.
+            if int(declared) > self.limit:
+                await self._refuse(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
         received = 0
         cut_off = False
