@@ -4,14 +4,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlmodel import Field, SQLModel
 
 from app.core.actor import PUBLIC, Actor, Role
-from app.core.db import Transaction
 from app.core.deps import Tx
 from app.core.errors import (
     ApiKeyRequired,
@@ -56,17 +55,32 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-_FIND_KEY = "SELECT id, role, recipient_id, region_code FROM api_key WHERE key_hash = $1 AND revoked_at IS NULL"
+LIVE_KEY = "SELECT id, role, recipient_id, region_code FROM api_key WHERE key_hash = $1 AND revoked_at IS NULL"
 
 
-async def _find_key(tx: Transaction, key: str) -> Actor | None:
-    # On the driver: every authenticated request runs this one statement (docs/architecture.md).
-    row = await tx.sql.fetchrow(_FIND_KEY, hash_key(key))
-    if row is None:
-        return None
+def actor_of(row: Any) -> Actor:
     return Actor(
         key_id=row["id"], role=Role(row["role"]), recipient_id=row["recipient_id"], region_code=row["region_code"]
     )
+
+
+def bearer_secret(request: Request) -> str | None:
+    """The key of ``Authorization: Bearer <key>``; None without the header, a 401 for a malformed one."""
+    authorization = request.headers.get("authorization")
+    if authorization is None:
+        return None
+    scheme, _, secret = authorization.partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret:
+        raise MalformedCredentials()
+    return secret
+
+
+def ensure_role(actor: Actor, roles: frozenset[Role]) -> None:
+    if actor.is_public:
+        raise ApiKeyRequired()
+    if actor.role not in roles:
+        raise RoleNotAllowed(str(actor.role), ", ".join(sorted(role.value for role in roles)))
 
 
 @key_security(required=False)
@@ -76,16 +90,14 @@ async def current_actor(request: Request, tx: Tx) -> Actor:
 
     The header is read here, not through FastAPI's ``HTTPBearer``: one dependency fewer on every request,
     and the OpenAPI document states which operations need the key (``app.core.openapi``)."""
-    authorization = request.headers.get("authorization")
-    if authorization is None:
+    secret = bearer_secret(request)
+    if secret is None:
         return PUBLIC
-    scheme, _, secret = authorization.partition(" ")
-    secret = secret.strip()
-    if scheme.lower() != "bearer" or not secret:
-        raise MalformedCredentials()
-    actor = await _find_key(tx, secret)
-    if actor is None:
+    # On the driver: every authenticated request runs this one statement (docs/architecture.md).
+    row = await tx.sql.fetchrow(LIVE_KEY, hash_key(secret))
+    if row is None:
         raise InvalidApiKey()
+    actor = actor_of(row)
     request.state.actor = actor
     return actor
 
@@ -104,10 +116,7 @@ class RoleCheck:
     hibah_key_required: bool = True
 
     async def __call__(self, actor: CurrentActor) -> Actor:
-        if actor.is_public:
-            raise ApiKeyRequired()
-        if actor.role not in self.roles:
-            raise RoleNotAllowed(str(actor.role), ", ".join(sorted(role.value for role in self.roles)))
+        ensure_role(actor, self.roles)
         return actor
 
 

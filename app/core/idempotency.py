@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import sqlalchemy as sa
 from fastapi import Depends, Header, Request
@@ -20,15 +20,19 @@ from fastapi.responses import Response
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from app.core.actor import Actor
-from app.core.auth import CurrentActor
+from app.core.actor import Actor, Role
+from app.core.auth import LIVE_KEY, CurrentActor, actor_of, bearer_secret, ensure_role, hash_key
 from app.core.db import KeptAnswer, Transaction
 from app.core.deps import Tx
 from app.core.errors import (
+    ApiKeyRequired,
     DomainError,
     IdempotencyKeyRequired,
     IdempotencyKeyReused,
+    InvalidApiKey,
     InvalidIdempotencyKey,
+    MalformedCredentials,
+    RoleNotAllowed,
     answers,
 )
 from app.core.http import KEEPS_ANSWER
@@ -114,8 +118,12 @@ async def _request_hash(request: Request) -> str:
     return digest.hexdigest()
 
 
+def _valid_key(key: str) -> bool:
+    return bool(key) and len(key) <= KEY_MAX_LENGTH and key.isprintable()
+
+
 def _check_key(key: str) -> None:
-    if not key or len(key) > KEY_MAX_LENGTH or not key.isprintable():
+    if not _valid_key(key):
         raise InvalidIdempotencyKey(KEY_MAX_LENGTH)
 
 
@@ -128,6 +136,11 @@ async def _reserve(request: Request, tx: Transaction, actor: Actor, key: str, *,
     if record_id is not None:
         setattr(request.state, KEEPS_ANSWER, Reservation(tx, record_id))
         return
+    await _replay_or_refuse(tx, scope, key, request_hash)
+
+
+async def _replay_or_refuse(tx: Transaction, scope: str, key: str, request_hash: str) -> NoReturn:
+    """The key was used before: the same request gets the first answer again, another one a 409."""
     existing: Any = await tx.sql.fetchrow(_EXISTING, scope, key)
     if existing["request_hash"] != request_hash:
         raise IdempotencyKeyReused()
@@ -150,13 +163,6 @@ async def optional_idempotency(request: Request, tx: Tx, actor: CurrentActor, ke
         await _reserve(request, tx, actor, key, streamed=False)
 
 
-@answers(IdempotencyKeyRequired, IdempotencyKeyReused, InvalidIdempotencyKey)
-async def required_idempotency(request: Request, tx: Tx, actor: CurrentActor, key: IdempotencyHeader = None) -> None:
-    if key is None:
-        raise IdempotencyKeyRequired()
-    await _reserve(request, tx, actor, key, streamed=False)
-
-
 @answers(IdempotencyKeyReused, InvalidIdempotencyKey)
 async def streamed_idempotency(request: Request, tx: Tx, actor: CurrentActor, key: IdempotencyHeader = None) -> None:
     """For streamed uploads: the same key replays the first answer without reading the body again."""
@@ -164,6 +170,73 @@ async def streamed_idempotency(request: Request, tx: Tx, actor: CurrentActor, ke
         await _reserve(request, tx, actor, key, streamed=True)
 
 
+# --- money writes: the key and its reservation in one statement ----------------------------------
+
+# For a POST that must carry both a key and an Idempotency-Key (a payment, a reversal, a refund): the key is
+# looked up and, if its role may write, the Idempotency-Key reserved under it, in one round trip.
+_KEY_AND_RESERVE = """
+WITH actor AS (SELECT id, role, recipient_id, region_code FROM api_key WHERE key_hash = $1 AND revoked_at IS NULL),
+reserved AS (
+    INSERT INTO idempotency_record (scope, key, request_hash)
+    SELECT 'key:' || id, $2, $3 FROM actor WHERE role = ANY($4::text[])
+    ON CONFLICT (scope, key) DO NOTHING
+    RETURNING id
+)
+SELECT actor.*, (SELECT id FROM reserved) AS reserved FROM actor
+"""
+
+
+@dataclass(frozen=True)
+class IdempotentWriter:
+    """A dependency for writes that need a key of ``roles`` and an Idempotency-Key: authenticates, checks the
+    role and reserves the key with one statement, where ``require()`` and ``optional_idempotency`` take two
+    statements and four FastAPI dependencies."""
+
+    roles: frozenset[Role]
+    hibah_answers: tuple[type[DomainError], ...] = (
+        MalformedCredentials,
+        InvalidApiKey,
+        ApiKeyRequired,
+        RoleNotAllowed,
+        IdempotencyKeyRequired,
+        IdempotencyKeyReused,
+        InvalidIdempotencyKey,
+    )
+    hibah_key_required: bool = True
+
+    async def __call__(self, request: Request, tx: Tx, key: IdempotencyHeader = None) -> Actor:
+        secret = bearer_secret(request)
+        if secret is None:
+            raise ApiKeyRequired()
+        if key is None or not _valid_key(key):
+            # The rarer path keeps the usual order of answers: who you are (401, 403) before what you sent.
+            await self._authenticate(request, tx, secret)
+            if key is None:
+                raise IdempotencyKeyRequired()
+            _check_key(key)
+        request_hash = await _request_hash(request)
+        row = await tx.sql.fetchrow(_KEY_AND_RESERVE, hash_key(secret), key, request_hash, list(self.roles))
+        if row is None:
+            raise InvalidApiKey()
+        actor = actor_of(row)
+        request.state.actor = actor
+        ensure_role(actor, self.roles)
+        if row["reserved"] is not None:
+            setattr(request.state, KEEPS_ANSWER, Reservation(tx, row["reserved"]))
+            return actor
+        await _replay_or_refuse(tx, _scope(actor), key, request_hash)
+
+    async def _authenticate(self, request: Request, tx: Transaction, secret: str) -> None:
+        row = await tx.sql.fetchrow(LIVE_KEY, hash_key(secret))
+        if row is None:
+            raise InvalidApiKey()
+        request.state.actor = actor_of(row)
+        ensure_role(request.state.actor, self.roles)
+
+
+def idempotent_writer(*roles: Role) -> IdempotentWriter:
+    return IdempotentWriter(frozenset(roles))
+
+
 OptionalIdempotency = Depends(optional_idempotency)
-RequiredIdempotency = Depends(required_idempotency)
 StreamedIdempotency = Depends(streamed_idempotency)

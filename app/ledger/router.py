@@ -8,7 +8,7 @@ from app.core.actor import Actor, Role
 from app.core.auth import require
 from app.core.deps import Tx
 from app.core.http import IfMatch, domain_router
-from app.core.idempotency import RequiredIdempotency
+from app.core.idempotency import idempotent_writer
 from app.core.openapi import problems
 from app.core.pagination import Page, PageRequest, convert_page, page_request
 from app.core.types import DB_ID_MAX
@@ -50,8 +50,9 @@ router = domain_router("ledger")
 
 Paging = Annotated[PageRequest, Depends(page_request)]
 IdPath = Annotated[int, Path(ge=1, le=DB_ID_MAX)]
-# Money moves only with a finance key: separation of duties from the operator.
-Treasurer = Annotated[Actor, Depends(require(Role.finance))]
+# Money moves only with a finance key (separation of duties from the operator), and only once per
+# Idempotency-Key: the key, the role and the reservation are checked in one statement.
+Treasurer = Annotated[Actor, Depends(idempotent_writer(Role.finance))]
 Registrar = Annotated[Actor, Depends(require(Role.finance, Role.admin))]
 Reporter = Annotated[Actor, Depends(require(Role.recipient))]
 Reviewer = Annotated[Actor, Depends(require(Role.finance, Role.auditor))]
@@ -64,7 +65,6 @@ REVIEW_PROBLEMS = (ReportNotFound, InvalidTransition)
     "/agreements/{agreement_id}/disbursements",
     response_model=DisbursementOut,
     status_code=201,
-    dependencies=[RequiredIdempotency],
     responses=problems(*WRITE_PROBLEMS, PaidOnTooEarly, OverDisbursement, Sp2dNumberExists),
     description="Record a payment (SP2D) into the recipient's grant account." + MONEY_KEY_NOTE,
 )
@@ -96,7 +96,6 @@ async def get_disbursement(tx: Tx, disbursement_id: IdPath) -> DisbursementOut:
     "/disbursements/{disbursement_id}/reversal",
     response_model=ReversalOut,
     status_code=201,
-    dependencies=[RequiredIdempotency],
     responses=problems(DisbursementNotFound, *WRITE_PROBLEMS, AlreadyReversed, ReversedOnTooEarly, ReversalExceedsHeld),
     description="Reverse a disbursement once, as a new entry; the original stays on record." + MONEY_KEY_NOTE,
 )
@@ -108,7 +107,6 @@ async def reverse(tx: Tx, actor: Treasurer, disbursement_id: IdPath, body: Rever
     "/agreements/{agreement_id}/refunds",
     response_model=RefundOut,
     status_code=201,
-    dependencies=[RequiredIdempotency],
     responses=problems(*WRITE_PROBLEMS, ReturnedOnTooEarly, RefundExceedsHeld, StsNumberExists),
     description="Record unspent money returned to the regional treasury (STS)." + MONEY_KEY_NOTE,
 )

@@ -35,6 +35,20 @@ def test_money_posts_require_an_idempotency_key(client: httpx.Client, grant: Gra
     assert_problem(response, 428, "idempotency_key_required")
 
 
+def test_who_you_are_is_answered_before_what_you_sent(client: httpx.Client, grant: Grant) -> None:
+    """A money POST checks the key and its role (401, 403) before the Idempotency-Key (428, 422)."""
+    body = {"tranche": 1, "amount": "1000", "paid_on": "2024-01-10", "sp2d_number": "SP2D-X"}
+    path = f"/agreements/{grant.agreement_id}/disbursements"
+    bad_key = {"Authorization": "Bearer not-a-key"}
+    assert_problem(client.post(path, json=body), 401, "api_key_required")
+    assert_problem(client.post(path, json=body, headers=bad_key), 401, "invalid_api_key")
+    too_long = {**bad_key, "Idempotency-Key": "k" * 1000}
+    assert_problem(client.post(path, json=body, headers=too_long), 401, "invalid_api_key")
+    assert_problem(client.post(path, json=body, headers=grant.admin), 403, "role_not_allowed")
+    long_for_finance = {**grant.finance, "Idempotency-Key": "k" * 1000}
+    assert_problem(client.post(path, json=body, headers=long_for_finance), 422, "invalid_idempotency_key")
+
+
 def test_disbursement_rules(client: httpx.Client, grant: Grant, db: psycopg.Connection[Any]) -> None:
     assert pay(client, grant, "1000", "SP2D-1").status_code == 201
     assert_problem(pay(client, grant, "1000", "SP2D-1"), 409, "sp2d_number_exists")
