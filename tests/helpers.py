@@ -3,7 +3,9 @@ accepted as they stand, and builders for the records a test needs before the req
 
 import hashlib
 import io
+import os
 import re
+import shutil
 import socket
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -15,6 +17,7 @@ from typing import Any
 import httpx
 import openpyxl
 import psycopg
+import pytest
 
 Headers = dict[str, str]
 Body = dict[str, Any]
@@ -334,3 +337,22 @@ def read_workbook(data: bytes) -> dict[str, list[tuple[Any, ...]]]:
         width = len(rows[0])  # without a <dimension>, a row is as long as its last cell: pad to the header
         sheets[sheet.title] = [tuple(row + [None] * (width - len(row))) for row in rows]
     return sheets
+
+
+# --- system tools ----------------------------------------------------------------------------------
+
+REQUIRE_TOOLS = "HIBAH_REQUIRE_TOOLS"
+
+
+def system_tool(name: str) -> str:
+    """The path of a system tool (chromium, soffice, pgbouncer, spectral ...), or a skip with one clear line.
+
+    CI (``.ci/run``) installs every tool and sets ``HIBAH_REQUIRE_TOOLS=1``, which turns the skip into a
+    failure, so a missing install step cannot hide behind a skipped test."""
+    found = shutil.which(name)
+    if found is not None:
+        return found
+    message = f"{name} is not installed (see .ci/install-tools)"
+    if os.environ.get(REQUIRE_TOOLS) == "1":
+        pytest.fail(f"{message}, and {REQUIRE_TOOLS}=1", pytrace=False)
+    pytest.skip(message)
