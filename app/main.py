@@ -1,5 +1,6 @@
 """The application factory."""
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ from app.core.embedded import start_embedded
 from app.core.errors import install_error_handlers
 from app.core.idempotency import IdempotentReplay, replay_response
 from app.core.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from app.core.observability import configure_logging, flush_logs
+from app.core.observability import configure_logging, flush_logs, sample_pool
 from app.core.observability import router as metrics_router
 from app.core.openapi import install_problem_openapi
 from app.core.reads import create_read_pool
@@ -67,9 +68,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # (~90 ms pauses under load before, ~3 ms after; docs/performance.md).
         gc.collect()
         gc.freeze()
+        sampler = asyncio.create_task(sample_pool(engine.pool))
         try:
             yield
         finally:
+            sampler.cancel()
             await app.state.read_pool.close()
             await engine.dispose()
             log.info("stopped")

@@ -7,6 +7,7 @@ per worker bound under ``SO_REUSEPORT``, the kernel spreads new connections acro
 """
 
 import ctypes
+import logging
 import multiprocessing
 import signal
 import socket
@@ -20,10 +21,15 @@ import uvicorn
 APP = "app.main:create_app"
 STOP_TIMEOUT_S = 30.0
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# No logging configuration of uvicorn's own (``log_config=None``): its lines reach the root logger's handler,
+# in the app's format (app.core.observability.configure_logging).
+LOG_CONFIG = None
+
+log = logging.getLogger("hibah.serving")
 
 
 def serve_one(host: str, port: int, log_level: str, app: str = APP) -> None:
-    uvicorn.run(app, factory=True, host=host, port=port, access_log=False, log_level=log_level)
+    uvicorn.run(app, factory=True, host=host, port=port, access_log=False, log_level=log_level, log_config=LOG_CONFIG)
 
 
 def _listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
@@ -46,8 +52,18 @@ def _die_with_parent() -> None:
 def _worker(host: str, port: int, log_level: str, app: str) -> None:
     _die_with_parent()
     sock = _listening_socket(host, port, reuse_port=True)
-    config = uvicorn.Config(app, factory=True, access_log=False, log_level=log_level)
-    uvicorn.Server(config).run(sockets=[sock])
+    config = uvicorn.Config(app, factory=True, access_log=False, log_level=log_level, log_config=LOG_CONFIG)
+    # Uvicorn re-raises the SIGTERM it stopped on; as SystemExit it lets the lines logged after the app's
+    # shutdown (uvicorn's last ones) be written, which a process killed by the signal would lose.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        logging.shutdown()  # a worker process ends without running atexit hooks
+
+
+def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
+    sys.exit(128 + signum)
 
 
 def _ensure_port_free(host: str, port: int) -> None:
@@ -85,7 +101,7 @@ def serve_workers(host: str, port: int, workers: int, log_level: str, app: str =
                 started.append(process)
         wait([process.sentinel for process in started])
         if received is None:
-            print("hibah: a worker exited; stopping the others", file=sys.stderr)
+            log.warning("a worker exited; stopping the others")
             for process in started:
                 if process.is_alive():
                     process.terminate()

@@ -1,11 +1,10 @@
-"""Alembic driven from code, so ``hibah migrate`` and ``/readyz`` work from any directory."""
+"""Alembic driven from code, so ``hibah migrate`` works from any directory (the head it migrates to:
+``app.core.revisions``)."""
 
-from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.script import ScriptDirectory
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = PROJECT_ROOT / "migrations"
@@ -20,10 +19,3 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade_to_head(database_url: str) -> None:
     command.upgrade(alembic_config(database_url), "head")
-
-
-@lru_cache(maxsize=1)
-def head_revision() -> str | None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(config).get_current_head()

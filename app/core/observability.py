@@ -1,19 +1,40 @@
-"""Structured JSON logs that carry the request id, and Prometheus metrics of requests and the pool."""
+"""Structured logs that carry the request id, one format for every line a process writes, and Prometheus
+metrics of requests and the pool, summed over every worker of a server.
 
+Metrics across workers: ``prometheus_client``'s multiprocess mode. Each worker writes its counts to
+memory-mapped files in one directory per server (``PROMETHEUS_MULTIPROC_DIR``, set by ``hibah serve`` before
+its workers start, empty at start); the worker that answers ``/metrics`` reads and sums all of them. The mode
+is chosen when ``prometheus_client`` is first imported, so a process that serves alone, and the tests, keep
+their counts in memory.
+"""
+
+import asyncio
 import contextlib
 import json
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import threading
+import time
 from collections import deque
+from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import TextIO
+from pathlib import Path
+from typing import Any, TextIO
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+MULTIPROCESS_DIR = os.environ.get(MULTIPROCESS_DIR_VARIABLE)
+"""Read as ``prometheus_client`` read it on import, just above: its metrics and this module agree on the mode."""
+POOL_SAMPLE_INTERVAL_S = 1.0
+"""How often each worker writes its pool gauges when several workers share /metrics."""
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter(
@@ -29,12 +50,30 @@ LATENCY = Histogram(
     registry=REGISTRY,
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
-POOL_SIZE = Gauge("hibah_db_pool_size", "Connections the database pool keeps.", registry=REGISTRY)
-POOL_CHECKED_OUT = Gauge("hibah_db_pool_checked_out", "Connections in use by requests.", registry=REGISTRY)
-POOL_OVERFLOW = Gauge("hibah_db_pool_overflow", "Connections beyond the pool size.", registry=REGISTRY)
+# Summed over the live workers: the server's connections, not one worker's.
+POOL_SIZE = Gauge(
+    "hibah_db_pool_size", "Connections the database pools keep.", registry=REGISTRY, multiprocess_mode="livesum"
+)
+POOL_CHECKED_OUT = Gauge(
+    "hibah_db_pool_checked_out", "Connections in use by requests.", registry=REGISTRY, multiprocess_mode="livesum"
+)
+POOL_OVERFLOW = Gauge(
+    "hibah_db_pool_overflow", "Connections beyond the pool sizes.", registry=REGISTRY, multiprocess_mode="livesum"
+)
 
 
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "request_id"}
+# uvicorn adds ``color_message`` (the message with terminal colours) to its records: not for a log file.
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "request_id",
+    "color_message",
+}
+
+
+def utc_time(record: logging.LogRecord) -> str:
+    """ISO 8601 in UTC to the millisecond, as log collectors parse it: ``2024-11-27T01:02:03.456Z``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
 
 
 class JsonLineFormatter(logging.Formatter):
@@ -46,7 +85,7 @@ class JsonLineFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, object] = {
-            "time": self.formatTime(record),
+            "time": utc_time(record),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -120,9 +159,15 @@ class BatchedStreamHandler(logging.StreamHandler[TextIO]):
     def _take(self) -> list[str]:
         batch = [self.lines.popleft() for _ in range(len(self.lines))]
         if self.dropped:
-            batch.append(f"hibah: {self.dropped} log lines dropped while the log stream was stuck")
+            batch.append(self.note(f"hibah: {self.dropped} log lines dropped while the log stream was stuck"))
             self.dropped = 0
         return batch
+
+    def note(self, message: str) -> str:
+        """A line of the handler's own, in the format of the others."""
+        record = logging.LogRecord("hibah.log", logging.WARNING, __file__, 0, message, None, None)
+        record.request_id = None
+        return self.format(record)
 
     def _write_now(self, lines: list[str]) -> None:
         with self.write_lock:
@@ -135,7 +180,7 @@ class BatchedStreamHandler(logging.StreamHandler[TextIO]):
             self.stream.write(self.terminator.join(lines) + self.terminator)
             self.stream.flush()
         except Exception as exc:  # noqa: BLE001 - a broken stream must not end the writer thread
-            _report_failed_write(exc, len(lines))
+            _report_failed_write(self.note(f"hibah: {len(lines)} log lines lost, the log stream failed: {exc!r}"))
 
     def close(self) -> None:
         self.stopping = True
@@ -158,16 +203,21 @@ class BatchedStreamHandler(logging.StreamHandler[TextIO]):
             self._start_writer()
 
 
-def _report_failed_write(exc: Exception, lines: int) -> None:
+def _report_failed_write(line: str) -> None:
     with contextlib.suppress(Exception):  # the last resort; if it fails too, there is nowhere left to say so
         assert sys.__stderr__ is not None
-        sys.__stderr__.write(f"hibah: {lines} log lines lost, the log stream failed: {exc!r}\n")
+        sys.__stderr__.write(line + "\n")
 
 
 _handler: BatchedStreamHandler | None = None
 
+QUIET_LOGGERS = {"pgserver": logging.WARNING}
+"""Libraries whose INFO lines narrate their internals (pgserver logs every command it runs)."""
+
 
 def configure_logging(level: str, log_format: str) -> None:
+    """Every line the process logs, in one format: the root logger's handler, so the lines of uvicorn,
+    Alembic, the embedded server and Python's warnings take the same way as the app's own."""
     global _handler  # one writer thread per process
     handler = BatchedStreamHandler()
     if log_format == "json":
@@ -177,13 +227,21 @@ def configure_logging(level: str, log_format: str) -> None:
             logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s request_id=%(request_id)s")
         )
     handler.addFilter(RequestIdFilter())
-    root = logging.getLogger("hibah")
-    root.handlers[:] = [handler]  # the new one first: no line falls between the two
+    root = logging.getLogger()
+    root.addHandler(handler)  # the new one first: no line falls between the two
     root.setLevel(level.upper())
-    root.propagate = False
+    for name, quiet in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(max(quiet, root.level))
+    logging.captureWarnings(True)
     previous, _handler = _handler, handler
     if previous is not None:
+        root.removeHandler(previous)
         previous.close()
+
+
+def process_logging_configured() -> bool:
+    """Whether this process writes its lines through :func:`configure_logging` (``serve`` and its workers)."""
+    return _handler is not None
 
 
 def flush_logs() -> None:
@@ -200,14 +258,61 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+# --- metrics of every worker -----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def multiprocess_metrics() -> Iterator[Path]:
+    """The directory the workers started inside this block share their metrics through, empty at start.
+
+    ``PROMETHEUS_MULTIPROC_DIR`` when the operator set it (its files of an earlier server are removed: their
+    counts are not this server's), else a new temporary directory, removed at the end.
+    """
+    given = os.environ.get(MULTIPROCESS_DIR_VARIABLE)
+    directory = Path(given) if given else Path(tempfile.mkdtemp(prefix="hibah-metrics-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROCESS_DIR_VARIABLE] = str(directory)
+    try:
+        yield directory
+    finally:
+        if given:
+            os.environ[MULTIPROCESS_DIR_VARIABLE] = given
+        else:
+            os.environ.pop(MULTIPROCESS_DIR_VARIABLE, None)
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def record_pool(pool: Any) -> None:
+    POOL_SIZE.set(pool.size())
+    POOL_CHECKED_OUT.set(pool.checkedout())
+    POOL_OVERFLOW.set(max(pool.overflow(), 0))
+
+
+async def sample_pool(pool: Any) -> None:
+    """With several workers, each writes its pool's gauges now and then: a scrape reaches only one of them."""
+    if MULTIPROCESS_DIR is None:
+        return
+    while True:
+        record_pool(pool)
+        await asyncio.sleep(POOL_SAMPLE_INTERVAL_S)
+
+
+def exposition() -> bytes:
+    """The Prometheus text of this process, or of every worker that shares the multiprocess directory."""
+    if MULTIPROCESS_DIR is None:
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=MULTIPROCESS_DIR)  # type: ignore[no-untyped-call]
+    return generate_latest(registry)
+
+
 router = APIRouter(tags=["health"])
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
 async def metrics(request: Request) -> Response:
-    """Prometheus text format. With several workers each process reports its own counters."""
-    pool = request.app.state.engine.pool
-    POOL_SIZE.set(pool.size())
-    POOL_CHECKED_OUT.set(pool.checkedout())
-    POOL_OVERFLOW.set(max(pool.overflow(), 0))
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    """Prometheus text format: requests and latency by route, the database pools; summed over the workers."""
+    record_pool(request.app.state.engine.pool)
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from app.core.migrate import head_revision
+from app.core.revisions import head_revision
 
 log = logging.getLogger("hibah.health")
 router = APIRouter(tags=["health"])
