@@ -28,7 +28,7 @@ from app.grants.filters import AgreementFilter
 from app.grants.models import Agreement
 from app.ledger.models import Disbursement, DisbursementReversal, Refund
 from app.oversight.schemas import Finding
-from app.oversight.xlsx import FORMULA_STARTS, StreamedWorkbook, spreadsheet_value
+from app.oversight.xlsx import FORMULA_STARTS, Column, Kind, StreamedWorkbook
 from app.reports.models import COUNTED_STATUSES, UsageItem, UsageReport
 
 BATCH = 5000
@@ -324,19 +324,36 @@ async def _copied(sql: asyncpg.Connection, query: str, arguments: list[Any]) -> 
 # --- XLSX ----------------------------------------------------------------------------------------
 
 
+def sheet_column(name: str, column: Any) -> Column:
+    """A sheet column as its database type tells it, for its width."""
+    kind = column.type
+    if isinstance(kind, sa.Integer):
+        return Column(name, Kind.integer)
+    if isinstance(kind, sa.Numeric):
+        return Column(name, Kind.money)
+    if isinstance(kind, sa.Date):
+        return Column(name, Kind.date)
+    if isinstance(kind, sa.Enum):
+        return Column(name, Kind.text, max(map(len, kind.enums), default=None))
+    return Column(name, Kind.text, getattr(kind, "length", None))
+
+
+def sheet_columns(export: Export) -> list[Column]:
+    return [
+        sheet_column(name, column)
+        for name, column in zip(export.header, export.statement.selected_columns, strict=True)
+    ]
+
+
 async def stream_xlsx(engine: AsyncEngine, export: Export, sheet: str) -> AsyncIterator[bytes]:
     """Each batch of rows becomes its worksheet rows and the ZIP bytes they compress to, which go out at once."""
-    workbook = StreamedWorkbook(sheet, export.header)
+    workbook = StreamedWorkbook(sheet, sheet_columns(export))
     async with transaction(engine) as tx:
         result = await tx.session.stream(export.statement.execution_options(yield_per=BATCH))
         async for batch in result.partitions(BATCH):
-            if chunk := await to_thread.run_sync(_write_rows, workbook, batch):
+            if chunk := await to_thread.run_sync(workbook.write, batch):
                 yield chunk
     yield await to_thread.run_sync(workbook.close)
-
-
-def _write_rows(workbook: StreamedWorkbook, rows: Sequence[Sequence[Any]]) -> bytes:
-    return workbook.write([[spreadsheet_value(value) for value in row] for row in rows])
 
 
 def stream(engine: AsyncEngine, export: Export, file_format: FileFormat, sheet: str) -> AsyncIterator[bytes]:

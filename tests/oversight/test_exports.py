@@ -2,6 +2,7 @@
 
 import csv
 import io
+from datetime import datetime
 from decimal import Decimal
 
 import httpx
@@ -22,7 +23,8 @@ INTERIM = {"title": "Tahap I", "period_end": "2024-12-31"}
 
 def xlsx_as_text(content: bytes) -> list[list[str]]:
     """The first sheet's cells as the CSV export writes them: ids as digits, money with its two decimals,
-    empty cells as ''."""
+    dates ISO, empty cells as '', and text a spreadsheet would run as a formula behind the CSV's ``'`` (the
+    workbook marks it with a cell style instead)."""
     [rows] = read_workbook(content).values()
     return [[_as_csv_field(value) for value in row] for row in rows]
 
@@ -32,6 +34,10 @@ def _as_csv_field(value: object) -> str:
         return ""
     if isinstance(value, float):  # money: exact to the sen, as Excel keeps it (15 significant digits)
         return str(Decimal(repr(value)).quantize(Decimal("0.01")))
+    if isinstance(value, datetime):  # a date cell
+        return value.date().isoformat()
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + value
     return str(value)
 
 

@@ -2,21 +2,23 @@
 
 import io
 import zipfile
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import openpyxl
 import pytest
 
-from app.oversight.xlsx import CELL_MAX_CHARS, StreamedWorkbook, column_letters
+from app.oversight.xlsx import CELL_MAX_CHARS, Column, Kind, StreamedWorkbook, column_letters
 from tests.helpers import read_workbook as read
+
+COLUMNS = [Column("id", Kind.integer), Column("description"), Column("amount", Kind.money)]
 
 
 def build(
     rows: list[list[Any]], *, batch: int = 1000, max_rows: int = 1_048_576, max_sheet_bytes: int = 2_000_000_000
 ) -> tuple[bytes, list[bytes]]:
-    header = ["id", "description", "amount"]
-    workbook = StreamedWorkbook("usage-items", header, max_rows=max_rows, max_sheet_bytes=max_sheet_bytes)
+    workbook = StreamedWorkbook("usage-items", COLUMNS, max_rows=max_rows, max_sheet_bytes=max_sheet_bytes)
     chunks = [workbook.write(rows[start : start + batch]) for start in range(0, len(rows), batch)]
     chunks.append(workbook.close())
     return b"".join(chunks), chunks
@@ -133,6 +135,73 @@ def test_overlong_text_is_cut_at_excels_cell_limit() -> None:
 
 @pytest.mark.parametrize("name", ["a" * 40, "findings"])
 def test_sheet_names_fit_excels_limit(name: str) -> None:
-    workbook = StreamedWorkbook(name, ["rule"], max_rows=2)
+    workbook = StreamedWorkbook(name, [Column("rule")], max_rows=2)
     data = workbook.write([["x"], ["y"], ["z"]]) + workbook.close()
     assert all(len(title) <= 31 for title in read(data))
+
+
+def test_formula_like_text_is_kept_as_written_and_marked_as_text() -> None:
+    """The guard is the cell's style (``quotePrefix``, what Excel stores for a typed-in apostrophe): the text
+    itself stays as written, so a real leading apostrophe can be told from the guard."""
+    texts = ["=1+1", "-1", "+62 812 555", "@SUM(A1)", "\tTAB", '=HYPERLINK("http://x")', "'tunggal'", "biasa"]
+    data, _ = build([[number, text, None] for number, text in enumerate(texts, start=1)])
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]
+    cells = [row[1] for row in sheet.iter_rows(min_row=2)]
+    assert [cell.value for cell in cells] == texts
+    assert [cell.quotePrefix for cell in cells] == [True] * 6 + [False] * 2
+
+
+def test_dates_are_date_cells_shown_as_iso() -> None:
+    """A day is a date cell (sortable, filterable, usable in date arithmetic) shown ``yyyy-mm-dd``; what
+    Excel cannot hold as a day (before March 1900) and timestamps (a sheet's dates have no time zone) stay
+    ISO text."""
+    columns = [Column("id", Kind.integer), Column("spent_on", Kind.date)]
+    days: list[Any] = [date(2024, 11, 27), date(1900, 3, 1), date(9999, 12, 31)]
+    texts: list[Any] = [date(1899, 12, 31), datetime(2024, 11, 27, 8, 30, tzinfo=UTC)]
+    workbook = StreamedWorkbook("refunds", columns)
+    data = workbook.write([[number, day] for number, day in enumerate([*days, *texts])]) + workbook.close()
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]
+    cells = [row[1] for row in sheet.iter_rows(min_row=2)]
+    assert [cell.value.date() for cell in cells[:3]] == days
+    assert all(cell.is_date and cell.number_format == "yyyy-mm-dd" for cell in cells[:3])
+    assert [cell.value for cell in cells[3:]] == ["1899-12-31", "2024-11-27T08:30:00+00:00"]
+
+
+# The widest text each kind of value is shown as (Excel shows ### for a number wider than its column).
+WIDEST_SHOWN = {
+    Kind.integer: "2147483647",
+    Kind.money: "9,999,999,999,999.99",  # 15 significant digits, the most a number cell holds (more is text)
+    Kind.date: "2024-11-27",
+}
+
+
+@pytest.mark.parametrize("kind", list(WIDEST_SHOWN))
+def test_columns_are_wide_enough_for_their_values_and_header(kind: Kind) -> None:
+    header = "a_rather_long_header_name" if kind is Kind.date else "id"
+    workbook = StreamedWorkbook("agreements", [Column(header, kind), Column("sp2d_number", Kind.text, 100)])
+    data = workbook.close()
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]
+    width = sheet.column_dimensions["A"].width
+    assert width >= len(WIDEST_SHOWN[kind]) + 1
+    assert width >= len(header) + 2, "the header and its filter button"
+    assert 12 <= sheet.column_dimensions["B"].width <= 30, "long declared text is cut at the edge, not sized to 100"
+
+
+def test_sheets_are_set_up_to_read_filter_and_print() -> None:
+    """Every sheet, the continued ones too: a bold header row that stays in view, a filter over the rows,
+    A4 landscape fitted to one page across with the header row on every page."""
+    rows: list[list[Any]] = [[number, f"item {number}", Decimal("1.00")] for number in range(1, 13)]
+    data, _ = build(rows, batch=5, max_rows=10)
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    assert [sheet.title for sheet in book.worksheets] == ["usage-items", "usage-items-2"]
+    for sheet, last_row in zip(book.worksheets, [10, 4], strict=True):
+        assert sheet.freeze_panes == "A2"
+        assert all(cell.font.b for cell in sheet[1])
+        assert not any(cell.font.b for cell in sheet[2])
+        assert sheet.auto_filter.ref == f"A1:C{last_row}"
+        assert sheet.page_setup.orientation == "landscape"
+        assert sheet.page_setup.paperSize == 9  # A4
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0), "one page across, any down"
+        assert sheet.print_title_rows == "$1:$1"
+        assert sheet.print_area == f"'{sheet.title}'!$A$1:$C${last_row}"
