@@ -177,8 +177,9 @@ class BatchedStreamHandler(logging.StreamHandler[TextIO]):
         if not lines:  # nothing to say: leave the stream alone (at exit it may be closed already)
             return
         try:
-            self.stream.write(self.terminator.join(lines) + self.terminator)
-            self.stream.flush()
+            for chunk in whole_lines(lines, self.terminator):
+                self.stream.write(chunk)
+                self.stream.flush()
         except Exception as exc:  # noqa: BLE001 - a broken stream must not end the writer thread
             _report_failed_write(self.note(f"hibah: {len(lines)} log lines lost, the log stream failed: {exc!r}"))
 
@@ -201,6 +202,26 @@ class BatchedStreamHandler(logging.StreamHandler[TextIO]):
         self.write_lock = threading.Lock()
         if not self.stopping:
             self._start_writer()
+
+
+PIPE_BUF = 4096
+"""POSIX: a write of this many bytes or fewer to a pipe is never interleaved with another process's writes."""
+
+
+def whole_lines(lines: list[str], terminator: str = "\n", limit: int = PIPE_BUF) -> Iterator[str]:
+    """The lines in writes of at most ``limit`` bytes, each of whole lines (a longer line alone): the workers
+    of one server share its output pipe, and a longer write could be cut into by another worker's line."""
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        length = (len(line) if line.isascii() else len(line.encode())) + len(terminator)
+        if chunk and size + length > limit:
+            yield terminator.join(chunk) + terminator
+            chunk, size = [], 0
+        chunk.append(line)
+        size += length
+    if chunk:
+        yield terminator.join(chunk) + terminator
 
 
 def _report_failed_write(line: str) -> None:

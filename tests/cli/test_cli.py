@@ -5,27 +5,15 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psutil
-import pytest
 
 from tests.helpers import free_port
 
 HIBAH = [sys.executable, "-m", "app.cli"]
-
-
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    """A fresh directory, as a new user would start in (traversable by pgserver's own user)."""
-    directory = Path(tempfile.mkdtemp(prefix="hibah-cli-"))
-    directory.chmod(0o755)
-    yield directory
-    subprocess.run(["rm", "-rf", str(directory)], check=False)
 
 
 def _env(log_level: str = "warning") -> dict[str, str]:

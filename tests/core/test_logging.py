@@ -1,8 +1,11 @@
 """The log writer: lines in order, none lost, and the caller never waits on the stream."""
 
 import io
+import json
 import logging
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -145,3 +148,70 @@ def test_a_forked_child_writes_its_own_lines(tmp_path: Path) -> None:
             handler.close()
     assert os.waitstatus_to_exitcode(status) == 0
     assert "from the child" in target.read_text()
+
+
+def test_writes_are_whole_lines_no_larger_than_a_pipe_writes_at_once() -> None:
+    """Several workers share one output pipe: a write of at most PIPE_BUF bytes is never cut into by
+    another process, so a batch goes out in such writes, each of whole lines (a longer line alone)."""
+
+    class Recording(io.StringIO):
+        def __init__(self) -> None:
+            super().__init__()
+            self.writes: list[str] = []
+
+        def write(self, text: str) -> int:
+            self.writes.append(text)
+            return super().write(text)
+
+    stream = Recording()
+    handler = BatchedStreamHandler(stream, interval=60)
+    logger = logger_with(handler, "pipe")
+    lines = [f"GET /api/v1/regions/{number} 200 {'é' * (number % 300)}" for number in range(400)]
+    lines.insert(200, "x" * 10_000)
+    for line in lines:
+        logger.info(line)
+    handler.close()
+    assert stream.getvalue().splitlines() == lines
+    assert all(write.endswith("\n") for write in stream.writes)
+    assert max(len(write.encode()) for write in stream.writes if "x" * 10_000 not in write) <= observability.PIPE_BUF
+    assert [write for write in stream.writes if "x" * 10_000 in write] == ["x" * 10_000 + "\n"]
+
+
+def test_json_lines_carry_utc_iso_time_and_no_terminal_colours() -> None:
+    record = logging.LogRecord("uvicorn.error", logging.INFO, __file__, 1, "Started server process [%d]", (7,), None)
+    record.created, record.msecs = 1_732_665_600.25, 250.0  # 2024-11-27 00:00:00.250 UTC
+    record.color_message = "Started server process [\x1b[36m%d\x1b[0m]"
+    line = json.loads(JsonLineFormatter().format(record))
+    assert line["time"] == "2024-11-27T00:00:00.250Z"
+    assert line["message"] == "Started server process [7]"
+    assert "color_message" not in line
+
+
+PROCESS_LOG = """
+import logging, warnings
+from app.core.observability import configure_logging
+configure_logging("info", "{log_format}")
+warnings.warn("a library's warning", UserWarning, stacklevel=1)
+logging.getLogger("pgserver").info("Running commandline: pg_ctl ...")
+logging.getLogger("alembic.runtime.migration").info("Running upgrade 0004 -> 0005")
+"""
+
+
+def test_a_process_logs_its_warnings_and_libraries_in_its_format() -> None:
+    """Python's warnings and every library's lines take the app's handler (and pgserver's chatter stays out)."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROCESS_LOG.format(log_format="json")], capture_output=True, text=True, check=True
+    )
+    lines = [json.loads(line) for line in done.stderr.splitlines()]
+    assert [(line["logger"], line["level"]) for line in lines] == [
+        ("py.warnings", "WARNING"),
+        ("alembic.runtime.migration", "INFO"),
+    ]
+    assert "a library's warning" in lines[0]["message"]
+    text = subprocess.run(
+        [sys.executable, "-c", PROCESS_LOG.format(log_format="text")], capture_output=True, text=True, check=True
+    )
+    assert [line.split(" ")[2:4] for line in text.stderr.splitlines() if line[:2] == "20"] == [
+        ["WARNING", "py.warnings"],
+        ["INFO", "alembic.runtime.migration"],
+    ]
