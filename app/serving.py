@@ -53,13 +53,10 @@ def _worker(host: str, port: int, log_level: str, app: str) -> None:
     _die_with_parent()
     sock = _listening_socket(host, port, reuse_port=True)
     config = uvicorn.Config(app, factory=True, access_log=False, log_level=log_level, log_config=LOG_CONFIG)
-    # Uvicorn re-raises the SIGTERM it stopped on; as SystemExit it lets the lines logged after the app's
-    # shutdown (uvicorn's last ones) be written, which a process killed by the signal would lose.
+    # Uvicorn re-raises the SIGTERM it stopped on: as SystemExit, the process ends through its exit hooks, and
+    # the log lines written after the app's shutdown (uvicorn's last ones) reach the output.
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    try:
-        uvicorn.Server(config).run(sockets=[sock])
-    finally:
-        logging.shutdown()  # a worker process ends without running atexit hooks
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 def _exit_on_signal(signum: int, _frame: FrameType | None) -> None:
