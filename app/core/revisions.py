@@ -28,8 +28,13 @@ def _assignments(script: Path) -> dict[str, object]:
 
 
 @lru_cache(maxsize=1)
-def head_revision(versions: Path = VERSIONS) -> str | None:
-    """The one revision no other script builds on; ``None`` when there is none, or more than one."""
+def head_revision() -> str | None:
+    """The revision the code's schema is at (the scripts do not change while it runs)."""
+    return head_of(VERSIONS)
+
+
+def head_of(versions: Path) -> str | None:
+    """The one revision no other script in ``versions`` builds on; ``None`` when there is none, or several."""
     revisions: set[str] = set()
     built_on: set[str] = set()
     for script in versions.glob("*.py"):

@@ -18,7 +18,9 @@ import psutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.cli import ItemFileFormat
 from app.core import observability
+from app.reports.importer import ImportFormat
 from tests.helpers import free_port
 
 HIBAH = [sys.executable, "-m", "app.cli"]
@@ -256,3 +258,8 @@ def test_multiprocess_metrics_start_empty_and_leave_nothing(tmp_path: Path) -> N
     with observability.multiprocess_metrics() as directory:
         assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(directory) and directory.is_dir()
     assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ and not directory.exists()
+
+
+def test_the_command_lines_item_formats_are_the_importers() -> None:
+    """app/cli.py names the import formats itself (the importer is too heavy to load for --help)."""
+    assert [kind.value for kind in ItemFileFormat] == [kind.value for kind in ImportFormat]
