@@ -47,7 +47,9 @@ async def compliance_findings(
     responses={200: {"content": {"text/csv": {}, exports.MEDIA_TYPES[exports.FileFormat.xlsx]: {}}}},
     description=(
         "`agreements`, `disbursements`, `refunds`, `usage-items` or `findings`, as `.csv` or `.xlsx`, with the"
-        " filters of the lists. Streamed in constant memory. Without a key, payees are withheld."
+        " filters of the lists. Streamed in constant memory. In `usage-items`, `payee` and `document_number` are"
+        " empty unless the reader is a finance, auditor or admin key, or the key of the recipient that owns the"
+        " row's report (README: who sees what)."
     ),
 )
 async def export(

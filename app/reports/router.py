@@ -118,7 +118,7 @@ async def list_items(
     "/usage-items/{item_id}", response_model=ItemOut, responses=problems(ItemNotFound, *DRAFT_PROBLEMS, ItemsRejected)
 )
 async def update_item(tx: Tx, actor: Reporter, item_id: ItemIdPath, body: ItemUpdate) -> ItemOut:
-    return service.item_view(await service.update_item(tx, actor, item_id, body), actor)
+    return await service.update_item(tx, actor, item_id, body)
 
 
 @router.delete("/usage-items/{item_id}", status_code=204, responses=problems(ItemNotFound, *DRAFT_PROBLEMS))

@@ -11,6 +11,7 @@ JSON itself needs (types, and the same limits, so a bad value is refused before 
 from app.core.actor import Actor, Role
 from app.core.money import MONEY_MAX, MONEY_PATTERN
 from app.core.types import EARLIEST_DATE, LATEST_DATE
+from app.core.visibility import may_see
 from app.reports.errors import NotYourReport
 from app.reports.models import COUNTED_STATUSES, ReportStatus
 
@@ -108,10 +109,8 @@ def ensure_own_recipient(actor: Actor, recipient_id: int) -> None:
 
 def can_see_drafts(actor: Actor, recipient_id: int) -> bool:
     """Drafts (and returned reports) are the recipient's own work: the public and other recipients see
-    a report once it is submitted."""
-    if actor.role is None:
-        return False
-    return actor.role != Role.recipient or actor.recipient_id == recipient_id
+    a report once it is submitted. Who else sees them is the visibility policy's one rule."""
+    return may_see(actor, recipient_id)
 
 
 def visible(actor: Actor, status: ReportStatus, recipient_id: int) -> bool:
