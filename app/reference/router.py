@@ -12,7 +12,7 @@ from app.core.idempotency import OptionalIdempotency
 from app.core.openapi import problems
 from app.core.pagination import Page, PageRequest, convert_page, page_request
 from app.core.reads import ReadPool
-from app.core.types import DB_ID_MAX, NO_NUL
+from app.core.types import DB_ID_MAX, NO_NUL, Year
 from app.reference import importer, service
 from app.reference.errors import (
     ElectionExists,
@@ -131,7 +131,7 @@ async def list_elections(
     paging: Paging,
     region_code: RegionCodeQuery = None,
     kind: ElectionKind | None = None,
-    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    year: Annotated[Year | None, Query()] = None,
 ) -> Page[ElectionOut]:
     page = await service.list_elections(tx, paging, region_code=region_code, kind=kind, year=year)
     return convert_page(page, ElectionOut)
