@@ -26,7 +26,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.core.actor import PUBLIC, Actor, Role
@@ -55,6 +55,14 @@ WITHHELD_NOTE = (
     " (README: who sees what)."
 )
 """How a private field is described in the OpenAPI document."""
+PRIVATE_MARK = "x-hibah-private"
+"""The OpenAPI extension on a private field of a response (``true``), for clients and for the tests."""
+
+
+def private_field(what: str) -> Any:
+    """A response model's private field: described, and marked, as such in the OpenAPI document."""
+    return Field(description=f"{what}; {WITHHELD_NOTE}", json_schema_extra={PRIVATE_MARK: True})
+
 
 Model = TypeVar("Model", bound=BaseModel)
 

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from app.core.money import Money, MoneyOut
 from app.core.types import INPUT_MODEL, NO_NUL, LedgerDate, Name, Note
-from app.core.visibility import WITHHELD_NOTE
+from app.core.visibility import WITHHELD_NOTE, private_field
 from app.reports.models import ReportKind, ReportStatus
 from app.reports.rules import DESCRIPTION_MAX, DOCUMENT_MAX, PAYEE_MAX
 
@@ -115,8 +115,8 @@ class ItemOut(BaseModel):
     stage: str
     description: str
     amount: MoneyOut
-    payee: str | None = Field(description="Who was paid; " + WITHHELD_NOTE)
-    document_number: str | None = Field(description="The receipt or proof's number; " + WITHHELD_NOTE)
+    payee: str | None = private_field("Who was paid")
+    document_number: str | None = private_field("The number of the receipt or proof")
     evidence_sha256: str | None
 
 

@@ -253,3 +253,56 @@ def test_an_admin_reads_every_url_of_the_walk(server_address: str, walk: Walk) -
     answers = _read_all(server_address, walk, "admin")
     failed = [f"{url}: {status}" for url, (status, _) in answers.items() if status != 200]
     assert not failed, "\n".join(failed)
+
+
+# --- what the OpenAPI document says -------------------------------------------------------------------
+
+PRIVATE_NAMES = {"payee", "document_number", "account_number", "account_holder"}
+
+
+def _response_schemas(document: dict[str, Any]) -> set[str]:
+    """The component schemas any operation's answer can contain, followed through every $ref."""
+    components = document["components"]["schemas"]
+    found: set[str] = set()
+
+    def follow(node: Any) -> None:
+        if isinstance(node, dict):
+            reference = node.get("$ref", "")
+            if reference.startswith("#/components/schemas/"):
+                name = reference.rsplit("/", 1)[-1]
+                if name not in found:
+                    found.add(name)
+                    follow(components[name])
+            for value in node.values():
+                follow(value)
+        elif isinstance(node, list):
+            for value in node:
+                follow(value)
+
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                if status.startswith("2"):
+                    follow(response)
+    return found
+
+
+def test_the_openapi_document_marks_every_private_field_of_an_answer(server_address: str) -> None:
+    """A field of an answer named like private data is nullable and says who sees it, in every schema,
+    so a new response model (a change feed, a portal's data) cannot carry one unmarked."""
+    document = httpx.get(f"{server_address}/openapi.json").json()
+    components = document["components"]["schemas"]
+    carriers = []
+    for name in sorted(_response_schemas(document)):
+        for field_name, schema in components[name].get("properties", {}).items():
+            if field_name in PRIVATE_NAMES:
+                carriers.append(f"{name}.{field_name}")
+                assert schema.get("x-hibah-private") is True, f"{name}.{field_name} is not marked private"
+                assert {"type": "null"} in schema.get("anyOf", []), f"{name}.{field_name} cannot be null"
+                assert "who sees what" in schema["description"], f"{name}.{field_name} does not say who sees it"
+    assert set(carriers) >= {
+        "ItemOut.payee",
+        "ItemOut.document_number",
+        "RecipientOut.account_number",
+        "RecipientOut.account_holder",
+    }
