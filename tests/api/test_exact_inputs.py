@@ -337,3 +337,16 @@ def test_a_year_is_four_digits(client: httpx.Client, path: str) -> None:
             else:
                 assert_problem(response, 422, "validation_error", "year")
     assert not wrong, "\n".join(wrong)
+
+
+def test_a_csv_with_crlf_line_ends_keeps_its_last_cell_exact(scene: Scene) -> None:
+    """Amounts are no longer trimmed, so the line end must not stick to a last column (Excel writes CRLF)."""
+    rows = [
+        "spent_on,category,stage,description,amount",
+        *(f"2024-11-27,honorarium_adhoc,pemungutan_suara,x{n},1.5" for n in range(3)),
+    ]
+    headers = {**scene.recipient, "Content-Type": "text/csv"}
+    url = f"/usage-reports/{scene.report_id}/items/import"
+    imported = scene.client.post(url, content="\r\n".join(rows) + "\r\n", headers=headers)
+    assert imported.status_code == 201, imported.text
+    assert imported.json()["total"] == "4.50"
