@@ -15,9 +15,11 @@ EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
 
 
-DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-"""A date as text, the one definition: JSON bodies and query parameters (:data:`LedgerDate`) and the item
-import (app/reports/rules.py, in SQL). Nothing else: no time of day, no timestamps, no spaces."""
+DATE_PATTERN = r"^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"
+"""A date as text, the one definition: JSON bodies and query parameters (:data:`LedgerDate`), the item
+import (app/reports/rules.py, in SQL) and the OpenAPI document. Nothing else: no time of day, no
+timestamps, no spaces. The years are the plausible range's (JSON Schema has no bounds for dates), so a
+client that checks the pattern refuses what the server refuses; the days are checked as calendar days."""
 NOT_A_DATE = f"must be a date written YYYY-MM-DD, from {EARLIEST_DATE} to {LATEST_DATE}, such as 2024-11-27"
 
 _DATE_TEXT = re.compile(DATE_PATTERN)
