@@ -19,6 +19,9 @@ this module, in one of these ways:
 - :func:`shown` for a SQL column that is NULL where the reader may not see it (exports, bulk reads), and
   :func:`may_see_sql`, the rule as a SQL condition on a row's owner;
 - :func:`may_see` for a yes/no on one record.
+
+A public product (the change feed, the portal) asks as :data:`app.core.actor.PUBLIC`:
+``withhold_mapping(PUBLIC, None, event.payload)`` nulls every private field of an audit payload.
 """
 
 from collections.abc import Mapping
