@@ -78,7 +78,9 @@ class Kind(Enum):
 # Widths in Excel's unit, the width of a digit of the default font. Numbers must fit whole (a number too wide
 # for its column shows as ###); text that does not fit is cut at the column's edge and stays whole in the cell.
 TYPE_WIDTHS = {Kind.integer: 10, Kind.money: 20, Kind.date: 11}
-"""Integer ids up to 2,147,483,647; money up to 9,999,999,999,999.99 (more is text, see EXACT_DIGITS)."""
+"""Integer ids up to 2,147,483,647; money up to 9,999,999,999,999.99 (MONEY_SHOWN_BELOW)."""
+MONEY_SHOWN_BELOW = Decimal("10000000000000")
+"""Rp10 trillion: an amount that large stays text (no grant comes near; the largest are about a trillion)."""
 CODE_WIDTH_MAX = 24
 """Text of a declared length (numbers of documents, codes, hashes): as wide as that, up to this."""
 TEXT_WIDTH = 40
@@ -136,9 +138,14 @@ def _string_cell(reference: str, text: str) -> str:
     return f'<c r="{reference}"{style} t="inlineStr"><is><t{space}>{body}</t></is></c>'
 
 
-def _exact_in_excel(amount: Decimal) -> bool:
-    """Finite, and no more significant digits than Excel's doubles keep (trailing zeros are not significant)."""
-    return amount.is_finite() and len(amount.normalize().as_tuple().digits) <= EXACT_DIGITS
+def _number_in_excel(amount: Decimal) -> bool:
+    """Finite, no more significant digits than Excel's doubles keep (trailing zeros are not significant), and
+    narrow enough for the money column (a wider number would show as ###)."""
+    return (
+        amount.is_finite()
+        and abs(amount) < MONEY_SHOWN_BELOW
+        and len(amount.normalize().as_tuple().digits) <= EXACT_DIGITS
+    )
 
 
 def cell_xml(reference: str, value: Any) -> str:
@@ -159,8 +166,8 @@ def cell_xml(reference: str, value: Any) -> str:
 
 
 def _money_cell(reference: str, amount: Decimal) -> str:
-    """A number, or its text when Excel could not hold it to the sen."""
-    if _exact_in_excel(amount):
+    """A number, or its text when Excel could not hold it to the sen or its column could not show it."""
+    if _number_in_excel(amount):
         return f'<c r="{reference}" s="{MONEY_STYLE}"><v>{amount:f}</v></c>'
     return _string_cell(reference, f"{amount:.2f}")
 
