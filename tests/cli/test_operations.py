@@ -114,6 +114,7 @@ def _value(samples: dict[str, list[Any]], name: str, **labels: str) -> float:
     return float(sum(sample.value for sample in samples.get(name, []) if labels.items() <= sample.labels.items()))
 
 
+@pytest.mark.slow  # its own embedded PostgreSQL: once in CI is enough
 def test_serve_with_two_workers_logs_json_only_and_metrics_add_up_every_worker(workdir: Path) -> None:
     port = free_port()
     server = _serve(workdir, port, "--workers", "2", HIBAH_LOG_LEVEL="info")
@@ -170,6 +171,7 @@ def _json(line: str) -> dict[str, Any]:
     return record
 
 
+@pytest.mark.slow  # its own embedded PostgreSQL: once in CI is enough
 def test_serve_logs_text_lines_when_asked(workdir: Path) -> None:
     port = free_port()
     server = _serve(workdir, port, HIBAH_LOG_LEVEL="info", HIBAH_LOG_FORMAT="text")
@@ -234,6 +236,7 @@ def test_keys_create_loads_neither_the_web_server_nor_alembic(database_url: str)
     assert not loaded & NEVER_FOR_A_KEY, loaded & NEVER_FOR_A_KEY
 
 
+@pytest.mark.slow  # its own embedded PostgreSQL: once in CI is enough
 def test_keys_on_the_embedded_database_migrate_it_once_then_only_check_it(workdir: Path) -> None:
     first, loaded_first = _loaded("keys", "create", "--role", "admin", "--name", "ops", cwd=workdir)
     assert first.returncode == 0, first.stderr

@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
+import pytest
 
 from app.oversight.exports import Dataset
 from tests.helpers import Grant, Headers, created, item, money_headers, new_report, pay, system_tool
@@ -34,6 +35,7 @@ OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
 TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 
 
+@pytest.mark.slow  # LibreOffice's work does not depend on the database: once in CI is enough
 def test_every_export_opens_in_libreoffice_as_the_csv_shows_it(
     client: httpx.Client, history: Grant, recipient: Headers, auditor: Headers, tmp_path: Path
 ) -> None:
