@@ -26,9 +26,9 @@ WHOLE = re.compile(r"-?\d+")
 CODES = {"region_code", "province_code"}
 """Text that looks like a number (``35.74``, ``35``): Kemendagri codes."""
 ITEMS = 150
+"""Usage items: enough for the PDF of their export to run to a second page."""
 FILLED_HERE = {"agreements", "disbursements", "refunds", "usage-items", "findings"}
 """The exports this test gives rows to; any other is compared as it comes (its header at least)."""
-"""Usage items: enough for the PDF of their export to run to a second page."""
 
 # The CSV filter with "save cell contents as shown" on (the 9th option): what the auditor sees, as text.
 AS_SHOWN_CSV = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false"
