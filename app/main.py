@@ -24,6 +24,8 @@ from app.grants import router as grants
 from app.health.router import router as health_router
 from app.ledger.router import router as ledger_router
 from app.oversight.router import router as oversight_router
+from app.portal.cache import PageCache
+from app.portal.router import router as portal_router
 from app.reference import router as reference
 from app.reports.router import router as reports_router
 
@@ -104,5 +106,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health_router)
     app.include_router(metrics_router)
+    # The citizens' pages (HTML, outside the API's document); their rendered pages are kept per process.
+    app.state.portal_cache = PageCache()
+    app.include_router(portal_router)
     install_problem_openapi(app)
     return app

@@ -1,0 +1,58 @@
+"""Rendered pages, kept in the process while nothing they show can have changed.
+
+Every write to the records appends to the audit chain in its own commit (app/core/audit.py), so the chain's
+head ``seq`` moves with every change a page could show. A page is kept under what was asked (page, filters,
+language, host), the head it was rendered after, and the day (findings are judged as of today). A request
+reads the head (one indexed row on the read pool), and a page of the same key is served as it was rendered.
+
+The page's own reads run after the head was read, so a kept page is never older than its key: at worst it
+already shows a commit that the next head read will name, and that request renders again.
+"""
+
+import gzip
+import hashlib
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+CAPACITY = 512
+"""Pages per worker process: the national page, 37 provinces and a few hundred regions and grants in two
+languages fit; past it the least recently used page goes first."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A page as it goes on the wire: its bytes, the same gzipped once, and a validator of its content."""
+
+    status: int
+    body: bytes
+    gzipped: bytes
+    etag: str
+
+    @classmethod
+    def of(cls, html: str, status: int = 200) -> "Rendered":
+        body = html.encode()
+        # A weak validator: the two encodings of one page carry the same one (RFC 9110 §8.8.1).
+        digest = hashlib.blake2b(body, digest_size=12).hexdigest()
+        return cls(status, body, gzip.compress(body, compresslevel=6, mtime=0), f'W/"portal-{digest}"')
+
+
+class PageCache:
+    def __init__(self, capacity: int = CAPACITY) -> None:
+        self._pages: OrderedDict[Hashable, Rendered] = OrderedDict()
+        self._capacity = capacity
+
+    def get(self, key: Hashable) -> Rendered | None:
+        page = self._pages.get(key)
+        if page is not None:
+            self._pages.move_to_end(key)
+        return page
+
+    def put(self, key: Hashable, page: Rendered) -> None:
+        self._pages[key] = page
+        self._pages.move_to_end(key)
+        while len(self._pages) > self._capacity:
+            self._pages.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._pages)
