@@ -1,9 +1,10 @@
 """Rendered pages, kept in the process while nothing they show can have changed.
 
 Every write to the records appends to the audit chain in its own commit (app/core/audit.py), so the chain's
-head ``seq`` moves with every change a page could show. A page is kept under what was asked (page, filters,
-language, host), the head it was rendered after, and the day (findings are judged as of today). A request
-reads the head (one indexed row on the read pool), and a page of the same key is served as it was rendered.
+head (its last ``seq`` and hash) moves with every change a page could show. A page is kept under what was asked
+(page, filters, language, host), the head it was rendered after, and the day (findings are judged as of
+today). A request reads the head (one indexed row on the read pool), and a page of the same key is served as
+it was rendered.
 
 The page's own reads run after the head was read, so a kept page is never older than its key: at worst it
 already shows a commit that the next head read will name, and that request renders again.

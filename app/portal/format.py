@@ -69,7 +69,7 @@ class Formatter:
     def share(self, part: Decimal, whole: Decimal) -> str:
         return self.percent(ratio(part, whole))
 
-    def date(self, day: date | datetime | str | None) -> str:
+    def day(self, day: date | datetime | str | None) -> str:
         """``27 November 2024`` in both languages; an empty dash for no date."""
         if day is None:
             return "—"

@@ -100,6 +100,8 @@ class PortalRoute(APIRoute):
             state = request.app.state
             ask = Ask(request.url.path, (), lang)
             base = str(request.base_url).rstrip("/")
-            return page_response(request, render_error(base, state.settings, ask, status, title, detail))
+            return page_response(
+                request, render_error(base, state.settings, ask, status=status, title=title, detail=detail)
+            )
 
         return handle_as_page

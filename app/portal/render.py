@@ -40,7 +40,7 @@ ENVIRONMENT = Environment(
     lstrip_blocks=True,
 )
 ENVIRONMENT.globals.update(
-    stylesheet=Markup(STYLESHEET),
+    stylesheet=Markup(STYLESHEET),  # noqa: S704 - the package's own stylesheet
     favicon=FAVICON,
     charts=charts,
     T=texts,

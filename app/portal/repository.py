@@ -11,15 +11,16 @@ from sqlmodel import col
 from app.core.reads import Reader
 from app.reference.models import Election, Region
 
-HEAD = "SELECT coalesce(max(seq), 0) AS seq FROM audit_event"
+HEAD = "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1"
 
 
-async def head_seq(reader: Reader) -> int:
-    """The last committed audit event: it moves with every write the portal could show."""
+async def chain_head(reader: Reader) -> tuple[int, str]:
+    """The last committed audit event: it moves with every write the portal could show. Its hash names the whole
+    history before it, so a database restored or rebuilt to the same ``seq`` is still told apart."""
     row = await reader.fetchrow(HEAD)
-    assert row is not None
-    seq: int = row["seq"]
-    return seq
+    if row is None:
+        return 0, ""
+    return row["seq"], row["hash"]
 
 
 def _year() -> Any:
@@ -51,4 +52,4 @@ async def region_names(session: AsyncSession, codes: Iterable[str]) -> dict[str,
     if not wanted:
         return {}
     rows = await session.execute(sa.select(col(Region.code), col(Region.name)).where(col(Region.code).in_(wanted)))
-    return {code: name for code, name in rows.tuples()}
+    return {code: name for code, name in rows}

@@ -107,7 +107,7 @@ Build = Callable[[Transaction, Context], Awaitable[tuple[str, dict[str, Any]]]]
 
 async def serve(site: Site, ask: Ask, build: Build) -> Rendered:
     """The page kept for this head of the audit chain and this day, or a fresh rendering of it."""
-    head = await repository.head_seq(site.reader)
+    head = await repository.chain_head(site.reader)
     today = date.today()
     key = (ask, site.base_url, head, today)
     page = site.cache.get(key)
@@ -120,7 +120,7 @@ async def serve(site: Site, ask: Ask, build: Build) -> Rendered:
     return page
 
 
-def render_error(site_base: str, settings: Settings, ask: Ask, status: int, title: str, detail: str) -> Rendered:
+def render_error(site_base: str, settings: Settings, ask: Ask, *, status: int, title: str, detail: str) -> Rendered:
     """An error as a page in the reader's language (never kept)."""
     context = context_for(site_base, settings, ask, date.today())
     return Rendered.of(render("error.html.j2", p=context, status=status, title=title, detail=detail), status)
@@ -195,7 +195,9 @@ async def _code_labels(tx: Transaction, lang: Lang) -> dict[str, str]:
     """Stage and category codes to their published labels."""
     stages = await reference.list_stages(tx)
     categories = await reference.list_categories(tx)
-    return {row.code: row.label_id if lang == "id" else row.label_en for row in (*stages, *categories)}
+    labels = {row.code: row.label_id if lang == "id" else row.label_en for row in stages}
+    labels.update({row.code: row.label_id if lang == "id" else row.label_en for row in categories})
+    return labels
 
 
 def _count_by(found: Sequence[Finding], attribute: str) -> dict[str, int]:
@@ -317,16 +319,17 @@ async def _cards(tx: Transaction, where: AgreementFilter) -> list[GrantCard]:
     agreements = await every_page(lambda page: grants.list_agreements(tx, page, where))
     names: dict[int, str] = {}
     for code in sorted({agreement.region_code for agreement in agreements}):
-        for recipient in await every_page(
-            lambda page, code=code: reference.list_recipients(tx, page, region_code=code)
-        ):
-            assert recipient.id is not None
-            names[recipient.id] = recipient.name
+        names.update(await _recipient_names(tx, code))
     cards = []
     for agreement in agreements:
         position = await grants.read_position(tx.sql, agreement.id)
         cards.append(GrantCard(agreement, names.get(agreement.recipient_id, ""), position, figures_of(position)))
     return sorted(cards, key=lambda card: (RECIPIENT_ORDER.index(card.agreement.recipient_kind), card.agreement.id))
+
+
+async def _recipient_names(tx: Transaction, region_code: str) -> dict[int, str]:
+    recipients = await every_page(lambda page: reference.list_recipients(tx, page, region_code=region_code))
+    return {recipient.id: recipient.name for recipient in recipients if recipient.id is not None}
 
 
 async def _elections(tx: Transaction, region_code: str, year: int | None = None) -> list[ElectionBlock]:

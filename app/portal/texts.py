@@ -1,6 +1,7 @@
 """The portal's words in Indonesian and English: names of the codes the records use, and each compliance
 finding told as a sentence from its facts. Page text sits in the templates, both languages side by side."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -85,80 +86,128 @@ def _day(value: Any) -> date | None:
     return date.fromisoformat(str(value))
 
 
-def describe(finding: Finding, fmt: Formatter, settings: Settings, labels: dict[str, str]) -> str:
-    """The finding in one sentence of the page's language, from its facts; ``labels`` names stage and category
-    codes."""
-    tr = Texts(fmt.lang)
-    facts = finding.facts
-    due = fmt.date(finding.due_on)
-    if finding.rule == Rule.tranche_late and facts.get("tranche") == 1:
-        paid_on = _day(facts.get("first_paid_on"))
-        signed = fmt.date(_day(facts.get("signed_on")))
-        days = facts.get("working_days")
-        if paid_on is None:
-            return tr(
-                f"Tahap I belum dicairkan, padahal jatuh tempo {due} ({days} hari kerja setelah NPHD ditandatangani"
-                f" {signed}).",
-                f"Tranche I has not been paid, though it was due on {due} ({days} working days after the NPHD was"
-                f" signed on {signed}).",
-            )
-        return tr(
-            f"Tahap I baru dicairkan {fmt.date(paid_on)}, padahal jatuh tempo {due} ({days} hari kerja setelah NPHD"
-            f" ditandatangani {signed}).",
-            f"Tranche I was first paid on {fmt.date(paid_on)}, though it was due on {due} ({days} working days after"
-            f" the NPHD was signed on {signed}).",
-        )
-    if finding.rule == Rule.tranche_late:
-        paid, amount = fmt.rupiah(_money(facts, "paid_by_due")), fmt.rupiah(_money(facts, "amount"))
-        months = settings.tranche2_months_before_voting
-        voting = fmt.date(_day(facts.get("voting_day")))
+@dataclass(frozen=True)
+class Telling:
+    """What a finding's sentence is written with."""
+
+    finding: Finding
+    fmt: Formatter
+    settings: Settings
+    labels: dict[str, str]
+    """Stage and category codes to their published labels."""
+
+    @property
+    def tr(self) -> Texts:
+        return Texts(self.fmt.lang)
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return self.finding.facts
+
+    @property
+    def due(self) -> str:
+        return self.fmt.day(self.finding.due_on)
+
+    def rupiah(self, name: str) -> str:
+        return self.fmt.rupiah(_money(self.facts, name))
+
+    def day(self, name: str) -> str:
+        return self.fmt.day(_day(self.facts.get(name)))
+
+
+def _tranche_late(told: Telling) -> str:
+    tr, due = told.tr, told.due
+    if told.facts.get("tranche") != 1:
+        paid, amount, voting = told.rupiah("paid_by_due"), told.rupiah("amount"), told.day("voting_day")
+        months = told.settings.tranche2_months_before_voting
         return tr(
             f"Sampai {due} ({months} bulan sebelum pemungutan suara {voting}) baru {paid} dari {amount} yang"
             " dicairkan.",
             f"By {due} ({months} months before voting day, {voting}) only {paid} of {amount} had been paid.",
         )
-    if finding.rule == Rule.tranche_short:
-        amount, required, paid = (_money(facts, name) for name in ("amount", "required", "paid"))
+    signed, days = told.day("signed_on"), told.facts.get("working_days")
+    if told.facts.get("first_paid_on") is None:
         return tr(
-            f"Tahap I hanya {fmt.rupiah(paid)} ({fmt.share(paid, amount)} dari NPHD) sampai {due}; minimal"
-            f" {fmt.rupiah(required)} ({fmt.share(required, amount)}).",
-            f"Tranche I was only {fmt.rupiah(paid)} ({fmt.share(paid, amount)} of the NPHD) by {due}; at least"
-            f" {fmt.rupiah(required)} ({fmt.share(required, amount)}) was required.",
+            f"Tahap I belum dicairkan, padahal jatuh tempo {due} ({days} hari kerja setelah NPHD ditandatangani"
+            f" {signed}).",
+            f"Tranche I has not been paid, though it was due on {due} ({days} working days after the NPHD was"
+            f" signed on {signed}).",
         )
-    if finding.rule == Rule.final_report_overdue:
-        submitted = _day(facts.get("final_report_submitted_on"))
-        proposed = fmt.date(_day(facts.get("winner_proposed_on")))
-        months = settings.report_months_after_winner
-        when = (
-            tr("belum diserahkan", "has not been submitted")
-            if submitted is None
-            else tr(f"baru diserahkan {fmt.date(submitted)}", f"was submitted only on {fmt.date(submitted)}")
-        )
-        return tr(
-            f"Laporan akhir {when}; batasnya {due}, {months} bulan setelah pasangan calon terpilih diusulkan"
-            f" ({proposed}).",
-            f"The final report {when}; it was due on {due}, {months} months after the elected pair was proposed"
-            f" ({proposed}).",
-        )
-    if finding.rule == Rule.refund_overdue:
-        held, disbursed, spent, refunded = (
-            fmt.rupiah(_money(facts, name)) for name in ("held", "disbursed", "spent_reported", "refunded")
-        )
-        return tr(
-            f"{held} masih dipegang penerima setelah batas pengembalian {due} (dicairkan {disbursed}, dilaporkan"
-            f" terpakai {spent}, dikembalikan {refunded}).",
-            f"{held} is still held by the recipient after the refund deadline of {due} (disbursed {disbursed},"
-            f" reported spent {spent}, refunded {refunded}).",
-        )
-    if finding.rule == Rule.over_budget_line:
-        line = f"{labels.get(str(facts['stage']), facts['stage'])} / {labels.get(str(facts['category']), facts['category'])}"
-        reported, budgeted, over = (fmt.rupiah(_money(facts, name)) for name in ("reported", "budgeted", "over_by"))
-        return tr(
-            f"Belanja {line} dilaporkan {reported}, melebihi anggarannya {budgeted} sebesar {over}.",
-            f"Spending on {line} was reported at {reported}, {over} over its budget line of {budgeted}.",
-        )
-    refunded, unspent, difference = (fmt.rupiah(_money(facts, name)) for name in ("refunded", "unspent", "difference"))
+    paid_on = told.day("first_paid_on")
     return tr(
+        f"Tahap I baru dicairkan {paid_on}, padahal jatuh tempo {due} ({days} hari kerja setelah NPHD"
+        f" ditandatangani {signed}).",
+        f"Tranche I was first paid on {paid_on}, though it was due on {due} ({days} working days after the NPHD"
+        f" was signed on {signed}).",
+    )
+
+
+def _tranche_short(told: Telling) -> str:
+    fmt, due = told.fmt, told.due
+    amount, required, paid = (_money(told.facts, name) for name in ("amount", "required", "paid"))
+    return told.tr(
+        f"Tahap I hanya {fmt.rupiah(paid)} ({fmt.share(paid, amount)} dari NPHD) sampai {due}; minimal"
+        f" {fmt.rupiah(required)} ({fmt.share(required, amount)}).",
+        f"Tranche I was only {fmt.rupiah(paid)} ({fmt.share(paid, amount)} of the NPHD) by {due}; at least"
+        f" {fmt.rupiah(required)} ({fmt.share(required, amount)}) was required.",
+    )
+
+
+def _final_report_overdue(told: Telling) -> str:
+    tr, due = told.tr, told.due
+    proposed, months = told.day("winner_proposed_on"), told.settings.report_months_after_winner
+    if told.facts.get("final_report_submitted_on") is None:
+        when = tr("belum diserahkan", "has not been submitted")
+    else:
+        submitted = told.day("final_report_submitted_on")
+        when = tr(f"baru diserahkan {submitted}", f"was submitted only on {submitted}")
+    return tr(
+        f"Laporan akhir {when}; batasnya {due}, {months} bulan setelah pasangan calon terpilih diusulkan ({proposed}).",
+        f"The final report {when}; it was due on {due}, {months} months after the elected pair was proposed"
+        f" ({proposed}).",
+    )
+
+
+def _refund_overdue(told: Telling) -> str:
+    held, disbursed, spent, refunded = (
+        told.rupiah(name) for name in ("held", "disbursed", "spent_reported", "refunded")
+    )
+    return told.tr(
+        f"{held} masih dipegang penerima setelah batas pengembalian {told.due} (dicairkan {disbursed}, dilaporkan"
+        f" terpakai {spent}, dikembalikan {refunded}).",
+        f"{held} is still held by the recipient after the refund deadline of {told.due} (disbursed {disbursed},"
+        f" reported spent {spent}, refunded {refunded}).",
+    )
+
+
+def _over_budget_line(told: Telling) -> str:
+    stage, category = str(told.facts["stage"]), str(told.facts["category"])
+    line = f"{told.labels.get(stage, stage)} / {told.labels.get(category, category)}"
+    reported, budgeted, over = (told.rupiah(name) for name in ("reported", "budgeted", "over_by"))
+    return told.tr(
+        f"Belanja {line} dilaporkan {reported}, melebihi anggarannya {budgeted} sebesar {over}.",
+        f"Spending on {line} was reported at {reported}, {over} over its budget line of {budgeted}.",
+    )
+
+
+def _refund_mismatch(told: Telling) -> str:
+    refunded, unspent, difference = (told.rupiah(name) for name in ("refunded", "unspent", "difference"))
+    return told.tr(
         f"Dikembalikan {refunded}, sedangkan sisa dana {unspent} (selisih {difference}).",
         f"{refunded} was refunded while {unspent} was unspent (a difference of {difference}).",
     )
+
+
+SENTENCES: dict[Rule, Callable[[Telling], str]] = {
+    Rule.tranche_late: _tranche_late,
+    Rule.tranche_short: _tranche_short,
+    Rule.final_report_overdue: _final_report_overdue,
+    Rule.refund_overdue: _refund_overdue,
+    Rule.over_budget_line: _over_budget_line,
+    Rule.refund_mismatch: _refund_mismatch,
+}
+
+
+def describe(finding: Finding, fmt: Formatter, settings: Settings, labels: dict[str, str]) -> str:
+    """The finding in one sentence of the page's language, from its facts."""
+    return SENTENCES[finding.rule](Telling(finding, fmt, settings, labels))
