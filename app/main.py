@@ -25,6 +25,7 @@ from app.health.router import router as health_router
 from app.ledger.router import router as ledger_router
 from app.oversight.router import router as oversight_router
 from app.portal.cache import PageCache
+from app.portal.render import warm as warm_portal
 from app.portal.router import router as portal_router
 from app.reference import router as reference
 from app.reports.router import router as reports_router
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = engine
         app.state.read_pool = await create_read_pool(url, settings)
+        warm_portal()
         # Startup leaves ~170,000 long-lived objects; frozen, full collections stop walking them
         # (~90 ms pauses under load before, ~3 ms after; docs/performance.md).
         gc.collect()

@@ -10,7 +10,8 @@ from app.core.types import DB_ID_MAX, NO_NUL
 from app.oversight.schemas import Rule, Severity
 from app.portal import service
 from app.portal.format import Lang
-from app.portal.http import PortalRoute, SiteDep, page_response
+from app.portal.http import CACHE_CONTROL, PortalRoute, SiteDep, page_response
+from app.portal.render import ROBOTS
 from app.reference.schemas import REGION_CODE_PATTERN
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False)
@@ -38,6 +39,11 @@ async def home(
     request: Request, site: SiteDep, tahun: Year = None, urut: SortQuery = Sort.kode, lang: Language = "id"
 ) -> Response:
     return page_response(request, await service.home(site, tahun, urut.value, lang))
+
+
+@router.api_route("/robots.txt", methods=PAGE)
+async def robots() -> Response:
+    return Response(ROBOTS, media_type="text/plain", headers={"Cache-Control": CACHE_CONTROL})
 
 
 @router.api_route("/wilayah", methods=PAGE)

@@ -3,6 +3,7 @@
 
 import asyncio
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -26,7 +27,9 @@ async def _load_demo(url: str) -> None:
 @pytest.fixture
 def demo(database_url: str, db: psycopg.Connection[Any]) -> dict[str, int]:
     """The demo loaded; its agreement ids by recipient kind (kpu, bawaslu, polri, tni)."""
-    asyncio.run(_load_demo(database_url))
+    # On a thread of its own: a test may already run an event loop here (Playwright's sync API does).
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(asyncio.run, _load_demo(database_url)).result()
     return {kind: agreement_id for kind, agreement_id in db.execute("SELECT recipient_kind, id FROM agreement")}
 
 
