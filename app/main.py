@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(metrics_router)
     # The citizens' pages (HTML, outside the API's document); their rendered pages are kept per process.
-    app.state.portal_cache = PageCache()
+    app.state.portal_cache = PageCache(settings.portal_cache_pages)
     app.include_router(portal_router)
     install_problem_openapi(app)
     return app

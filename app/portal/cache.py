@@ -50,6 +50,8 @@ class PageCache:
         return page
 
     def put(self, key: Hashable, page: Rendered) -> None:
+        if self._capacity == 0:
+            return
         self._pages[key] = page
         self._pages.move_to_end(key)
         while len(self._pages) > self._capacity:
