@@ -24,7 +24,7 @@ from app.grants import router as grants
 from app.health.router import router as health_router
 from app.ledger.router import router as ledger_router
 from app.oversight.router import router as oversight_router
-from app.portal.cache import PageCache
+from app.portal.cache import ChainHead, PageCache
 from app.portal.render import warm as warm_portal
 from app.portal.router import router as portal_router
 from app.reference import router as reference
@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics_router)
     # The citizens' pages (HTML, outside the API's document); their rendered pages are kept per process.
     app.state.portal_cache = PageCache(settings.portal_cache_pages)
+    app.state.portal_head = ChainHead(settings.portal_head_ttl_s)
     app.include_router(portal_router)
     install_problem_openapi(app)
     return app

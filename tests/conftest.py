@@ -88,7 +88,8 @@ async def _boom() -> None:
 
 @pytest.fixture(scope="session")
 def server_address(database_url: str) -> Iterator[str]:
-    app = create_app(Settings(DATABASE_URL=database_url, log_level="warning"))
+    # Pages follow every write at once: tests read what they just wrote (tests/portal/test_cache.py covers the TTL).
+    app = create_app(Settings(DATABASE_URL=database_url, log_level="warning", portal_head_ttl_s=0))
     app.add_api_route("/__test__/boom", _boom, include_in_schema=False)
     recorder = ProblemRecorder(app)
     RECORDERS.append(recorder)

@@ -8,12 +8,18 @@ it was rendered.
 
 The page's own reads run after the head was read, so a kept page is never older than its key: at worst it
 already shows a commit that the next head read will name, and that request renders again.
+
+The head itself is read at most once per ``HIBAH_PORTAL_HEAD_TTL_S`` (1 s by default; 0 reads it on every
+request): a kept page then costs no database round trip at all, and shows a write at most that much later
+(the pages' ``Cache-Control`` already lets browsers keep them for a minute).
 """
 
+import asyncio
 import gzip
 import hashlib
+import time
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 
 CAPACITY = 512
@@ -59,3 +65,36 @@ class PageCache:
 
     def __len__(self) -> int:
         return len(self._pages)
+
+
+Head = tuple[int, str]
+"""The audit chain's last ``seq`` and its hash."""
+
+
+class ChainHead:
+    """The head as last read, read again once it is ``ttl`` seconds old; concurrent requests share one read."""
+
+    def __init__(self, ttl: float) -> None:
+        self._ttl = ttl
+        self._head: Head | None = None
+        self._read_at = 0.0
+        self._lock = asyncio.Lock()
+
+    def _fresh(self) -> Head | None:
+        if self._head is not None and time.monotonic() - self._read_at < self._ttl:
+            return self._head
+        return None
+
+    async def current(self, read: Callable[[], Awaitable[Head]]) -> Head:
+        if self._ttl <= 0:
+            return await read()
+        head = self._fresh()
+        if head is not None:
+            return head
+        async with self._lock:
+            head = self._fresh()
+            if head is None:
+                started = time.monotonic()
+                head = await read()
+                self._head, self._read_at = head, started
+            return head

@@ -29,7 +29,8 @@ BASE_HEADERS = {
 
 def site(request: Request) -> Site:
     state = request.app.state
-    return Site(state.engine, state.read_pool, state.settings, state.portal_cache, str(request.base_url).rstrip("/"))
+    base = str(request.base_url).rstrip("/")
+    return Site(state.engine, state.read_pool, state.settings, state.portal_cache, state.portal_head, base)
 
 
 SiteDep = Annotated[Site, Depends(site)]

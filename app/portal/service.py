@@ -27,8 +27,8 @@ from app.ledger import service as ledger
 from app.oversight import service as oversight
 from app.oversight.rules import TRANCHE_RULE, TrancheDue
 from app.oversight.schemas import Finding, GroupBy, Rule, Severity, SummaryRow
-from app.portal import charts, repository
-from app.portal.cache import PageCache, Rendered
+from app.portal import charts, public, repository
+from app.portal.cache import ChainHead, PageCache, Rendered
 from app.portal.errors import NoElectionsInYear
 from app.portal.format import Formatter, Lang
 from app.portal.links import Links
@@ -46,13 +46,15 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Site:
-    """What every page reads with: the engine (a page's transaction), the read pool (the cache's key), the
-    settings (the compliance rules' parameters), the page cache, and the origin the reader reached."""
+    """What every page reads with: the engine (a page's transaction), the read pool and the head last read (the
+    cache's key), the settings (the compliance rules' parameters), the page cache, and the origin the reader
+    reached."""
 
     engine: AsyncEngine
     reader: Reader
     settings: Settings
     cache: PageCache
+    head: ChainHead
     base_url: str
 
 
@@ -107,7 +109,7 @@ Build = Callable[[Transaction, Context], Awaitable[tuple[str, dict[str, Any]]]]
 
 async def serve(site: Site, ask: Ask, build: Build) -> Rendered:
     """The page kept for this head of the audit chain and this day, or a fresh rendering of it."""
-    head = await repository.chain_head(site.reader)
+    head = await site.head.current(lambda: repository.chain_head(site.reader))
     today = date.today()
     key = (ask, site.base_url, head, today)
     page = site.cache.get(key)
@@ -403,14 +405,16 @@ async def grant(site: Site, agreement_id: int, lang: Lang) -> Rendered:
         election = await reference.get_election(tx, agreement.election_id)
         where = AgreementFilter(election_id=agreement.election_id, recipient_id=agreement.recipient_id)
         compliance = await oversight.compliance_of(tx, site.settings, agreement_id, where, as_of=context.today)
-        disbursements = await every_page(lambda page: ledger.list_disbursements(tx, agreement_id, page))
+        disbursements = public.payments(
+            await every_page(lambda page: ledger.list_disbursements(tx, agreement_id, page))
+        )
         labels = await _code_labels(tx, context.lang)
         found = sorted(compliance.findings, key=_rank) if compliance else []
         return "grant.html.j2", {
             "agreement": agreement,
             "position": position,
             "figures": figures_of(position),
-            "recipient": await reference.get_recipient(tx, agreement.recipient_id),
+            "recipient": public.recipient(await reference.get_recipient(tx, agreement.recipient_id)),
             "region": found_region,
             "province": province,
             "election": election,
@@ -419,8 +423,10 @@ async def grant(site: Site, agreement_id: int, lang: Lang) -> Rendered:
             "findings": await _finding_views(tx, context, found),
             "amendments": await every_page(lambda page: grants.list_amendments(tx, agreement_id, page)),
             "disbursements": disbursements,
-            "refunds": await every_page(lambda page: ledger.list_refunds(tx, agreement_id, page)),
-            "reports": await every_page(lambda page: reports.list_reports(tx, PUBLIC, agreement_id, page)),
+            "refunds": public.refunds(await every_page(lambda page: ledger.list_refunds(tx, agreement_id, page))),
+            "reports": public.reports(
+                await every_page(lambda page: reports.list_reports(tx, PUBLIC, agreement_id, page))
+            ),
             "variance": await reports.budget_variance(tx, agreement_id),
             "labels": labels,
             "tranche_rule": TRANCHE_RULE,
@@ -440,15 +446,19 @@ def _due_flags(found: Sequence[Finding]) -> dict[int, list[Rule]]:
 
 
 def _timeline(
-    disbursements: Sequence[Any], dues: Sequence[TrancheDue], agreement: AgreementOut, election: Any, tr: Texts
+    disbursements: Sequence[public.PublicPayment],
+    dues: Sequence[TrancheDue],
+    agreement: AgreementOut,
+    election: Any,
+    tr: Texts,
 ) -> dict[str, list[Any]]:
     """Net money paid after each payment or reversal, the cumulative amount due by each due date, and the days
     that frame them (signing, the due dates, voting day)."""
     moves: list[tuple[date, Decimal]] = []
     for entry in disbursements:
         moves.append((entry.paid_on, entry.amount))
-        if entry.reversal is not None:
-            moves.append((entry.reversal.reversed_on, -entry.reversal.amount))
+        if entry.reversed_on is not None:
+            moves.append((entry.reversed_on, -entry.amount))
     paid, total = [], Decimal(0)
     for day, amount in sorted(moves):
         total += amount

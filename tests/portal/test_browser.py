@@ -113,7 +113,7 @@ def _lighthouse(url: str, chromium: str, lighthouse: str, report: Path) -> dict[
             f"--only-categories={','.join(CATEGORIES)}",
             f"--chrome-flags={flags}",
         ]
-        subprocess.run(command, env={**os.environ, "CHROME_PATH": chromium}, check=True, timeout=180)  # noqa: S603
+        subprocess.run(command, env={**os.environ, "CHROME_PATH": chromium}, check=True, timeout=180)
     categories = json.loads(report.read_text())["categories"]
     return {name: float(categories[name]["score"]) for name in CATEGORIES}
 

@@ -11,7 +11,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.helpers import Grant, created, nothing_written, pay
+from tests.helpers import Grant, created, money_headers, nothing_written, pay
 from tests.portal.pages import get_page, table, visible_text
 
 
@@ -117,3 +117,22 @@ def test_a_bad_address_is_a_page_with_the_apis_status(
 def test_search_takes_wildcards_literally(site: httpx.Client, grant: Grant) -> None:
     assert "Tidak ada daerah" in visible_text(get_page(site, "/wilayah?q=%25"))
     assert "Tidak ada daerah" in visible_text(get_page(site, "/wilayah?q=_"))
+
+
+def test_a_reversed_payment_is_marked_and_leaves_the_net(
+    site: httpx.Client, grant: Grant, client: httpx.Client
+) -> None:
+    first = created(pay(client, grant, "1300000000", "SP2D-1", "2023-12-19"))
+    created(pay(client, grant, "500000000", "SP2D-2", "2024-01-05", 2))
+    reversal = client.post(
+        f"/disbursements/{first}/reversal",
+        json={"reversed_on": "2023-12-20", "reason": "dibayar ke rekening yang salah"},
+        headers=money_headers(grant.finance),
+    )
+    assert reversal.status_code == 201, reversal.text
+    html = get_page(site, f"/nphd/{grant.agreement_id}")
+    payments = table(html, "disbursements")
+    assert payments[str(first)]["amount"] == "Rp1.300.000.000"
+    assert "Dibatalkan 20 Desember 2023" in visible_text(html)
+    assert "dibayar ke rekening yang salah" not in html, "a reversal's free-text reason stays in the API"
+    assert table(html, "headline")["total"]["disbursed"] == "Rp500.000.000"
