@@ -43,6 +43,7 @@ ENVIRONMENT = Environment(
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    auto_reload=False,  # the templates ship with the package: no stat() per rendering, a restart takes a change
 )
 ENVIRONMENT.globals.update(
     stylesheet=Markup(STYLESHEET),  # noqa: S704 - the package's own stylesheet
