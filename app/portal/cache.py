@@ -74,14 +74,15 @@ Head = tuple[int, str]
 class ChainHead:
     """The head as last read, read again once it is ``ttl`` seconds old; concurrent requests share one read."""
 
-    def __init__(self, ttl: float) -> None:
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl = ttl
+        self._clock = clock
         self._head: Head | None = None
         self._read_at = 0.0
         self._lock = asyncio.Lock()
 
     def _fresh(self) -> Head | None:
-        if self._head is not None and time.monotonic() - self._read_at < self._ttl:
+        if self._head is not None and self._clock() - self._read_at < self._ttl:
             return self._head
         return None
 
@@ -94,7 +95,7 @@ class ChainHead:
         async with self._lock:
             head = self._fresh()
             if head is None:
-                started = time.monotonic()
+                started = self._clock()
                 head = await read()
                 self._head, self._read_at = head, started
             return head

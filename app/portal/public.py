@@ -1,11 +1,11 @@
 """What the public may see of the records the portal shows, in one place: the templates receive these views,
 never the records themselves, so a field left out here cannot reach a page.
 
-The API's rules for readers without a key (#11: no payee name, no receipt or other document number of a
-spending line, no account number or holder of a grant account) hold here; the portal also leaves out the SP2D
-and STS numbers and the free-text notes of payments and refunds, which a citizen does not need to follow the
-money (the API and its exports, linked from every page, carry what the API's rules allow). When the project's
-single visibility policy lands (branch ``edges-inputs``), these views are built through it.
+The project's one policy (app/core/visibility.py) decides what the public may see: the portal asks it as
+:data:`app.core.actor.PUBLIC` (no payee name or document number of a spending line, no account number or
+holder of a grant account); spending lines are never listed, only their sums. The portal also leaves out
+the SP2D and STS numbers and the free-text notes of payments, reversals and refunds, which a citizen does not
+need to follow the money (the API and its exports, linked from every page, carry what the policy allows).
 """
 
 from collections.abc import Sequence
@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from app.core.actor import PUBLIC
 from app.ledger.models import Refund
 from app.ledger.schemas import DisbursementOut
 from app.reference.models import Recipient, RecipientKind
+from app.reference.service import recipient_view
 from app.reports.models import ReportKind, ReportStatus, UsageReport
 
 
@@ -57,8 +59,8 @@ class PublicReport:
 
 
 def recipient(found: Recipient) -> PublicRecipient:
-    assert found.id is not None
-    return PublicRecipient(found.id, found.name, found.kind)
+    seen = recipient_view(found, PUBLIC)  # the grant account's number and holder withheld by the policy
+    return PublicRecipient(seen.id, seen.name, seen.kind)
 
 
 def payments(entries: Sequence[DisbursementOut]) -> list[PublicPayment]:

@@ -330,7 +330,7 @@ async def _cards(tx: Transaction, where: AgreementFilter) -> list[GrantCard]:
 
 
 async def _recipient_names(tx: Transaction, region_code: str) -> dict[int, str]:
-    recipients = await every_page(lambda page: reference.list_recipients(tx, page, region_code=region_code))
+    recipients = await every_page(lambda page: reference.list_recipients(tx, PUBLIC, page, region_code=region_code))
     return {recipient.id: recipient.name for recipient in recipients if recipient.id is not None}
 
 
