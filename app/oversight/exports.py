@@ -201,7 +201,8 @@ def usage_items_export(where: AgreementFilter, items: ItemFilter, actor: Actor) 
             col(UsageItem.amount),
             withheld if actor.is_public else col(UsageItem.payee),
             withheld if actor.is_public else col(UsageItem.document_number),
-            col(UsageItem.evidence_sha256),
+            # Stored as its bytes (models.HexDigest); exported as the API shows it, in hex.
+            sa.func.encode(col(UsageItem.evidence_sha256), "hex", type_=sa.Text),
         )
         .join(UsageReport, col(UsageReport.id) == col(UsageItem.report_id))
         .join(Agreement, col(Agreement.id) == col(UsageReport.agreement_id))
