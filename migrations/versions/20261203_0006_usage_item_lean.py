@@ -45,13 +45,14 @@ DECLARE
     stages text[];
     missing text;
 BEGIN
-    -- One pass over the statement's rows; a report has a few (stage, category) pairs, so this is small.
-    SELECT array_agg(DISTINCT k.report_id), array_agg(DISTINCT k.category), array_agg(DISTINCT k.stage)
-    INTO reports, categories, stages
-    FROM (SELECT report_id, category, stage FROM written GROUP BY 1, 2, 3) k;
+    -- The distinct keys, one column at a time: grouped by one column of a transition table (no statistics)
+    -- PostgreSQL hashes; by three at once it expects many groups and sorts all the rows instead.
+    SELECT array_agg(report_id) INTO reports FROM (SELECT report_id FROM written GROUP BY 1) k;
     IF reports IS NULL THEN
         RETURN NULL;
     END IF;
+    SELECT array_agg(category) INTO categories FROM (SELECT category FROM written GROUP BY 1) k;
+    SELECT array_agg(stage) INTO stages FROM (SELECT stage FROM written GROUP BY 1) k;
     -- Locked as a foreign key locks what it points at: a concurrent DELETE waits for this transaction.
     PERFORM 1 FROM usage_report WHERE id = ANY (reports) FOR KEY SHARE;
     PERFORM 1 FROM category_code WHERE code = ANY (categories) FOR KEY SHARE;
