@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 from app.core.types import INPUT_MODEL, LedgerDate, Name
+from app.core.visibility import private_field
 from app.reference.models import ElectionKind, RecipientKind, RegionLevel
 
 REGION_CODE_PATTERN = r"^[0-9]{2}(\.[0-9]{2})?$"
@@ -167,8 +168,8 @@ class RecipientOut(BaseModel):
     kind: RecipientKind
     region_code: str
     bank_name: str | None
-    account_number: str | None
-    account_holder: str | None
+    account_number: str | None = private_field("The grant account's number")
+    account_holder: str | None = private_field("The grant account's holder")
     version: int
     created_at: datetime
     updated_at: datetime

@@ -9,8 +9,9 @@ JSON itself needs (types, and the same limits, so a bad value is refused before 
 """
 
 from app.core.actor import Actor, Role
-from app.core.money import MONEY_MAX, MONEY_PATTERN
-from app.core.types import EARLIEST_DATE, LATEST_DATE
+from app.core.money import MONEY_MAX, MONEY_PATTERN, NOT_AN_AMOUNT, NOT_POSITIVE, TOO_LARGE
+from app.core.types import EARLIEST_DATE, LATEST_DATE, NOT_A_DATE
+from app.core.visibility import may_see
 from app.reports.errors import NotYourReport
 from app.reports.models import COUNTED_STATUSES, ReportStatus
 
@@ -29,15 +30,15 @@ MAX_REPORTED_ROWS = 100
 
 CELL_CHECKS: dict[str, str] = {
     "spent_on": f"""CASE
-        WHEN t.spent_on IS NULL THEN 'not a date (YYYY-MM-DD between {EARLIEST_DATE.year} and {LATEST_DATE.year})'
+        WHEN t.spent_on IS NULL THEN '{NOT_A_DATE}'
         WHEN t.spent_on < $1::date OR t.spent_on > $2::date
             THEN 'outside the report period ' || $1::date || '..' || $2::date
         WHEN t.spent_on < $3::date THEN 'before the NPHD was signed (' || $3::date || ')'
     END""",
     "amount": f"""CASE
-        WHEN t.amount IS NULL THEN 'not an amount (digits, at most two decimal places)'
-        WHEN t.amount <= 0 THEN 'must be greater than zero'
-        WHEN t.amount > {MONEY_MAX} THEN 'must not exceed {MONEY_MAX}'
+        WHEN t.amount IS NULL THEN '{NOT_AN_AMOUNT}'
+        WHEN t.amount <= 0 THEN '{NOT_POSITIVE}'
+        WHEN t.amount > {MONEY_MAX} THEN '{TOO_LARGE}'
     END""",
     "category": """CASE
         WHEN t.category IS NULL THEN 'required'
@@ -66,18 +67,23 @@ CELL_CHECKS: dict[str, str] = {
 ALL_CELLS_GOOD = " AND ".join(f"({check}) IS NULL" for check in CELL_CHECKS.values())
 
 # Text to typed values, for rows that arrive as text (the import's staging table). A bad cell becomes NULL
-# (which its check then names) instead of an error: the amount is cast only once the pattern in the CASE
+# (which its check then names) instead of an error: the amount is cast only once MONEY_PATTERN in the CASE
 # before it has vouched for it (PostgreSQL evaluates a CASE's branches in order), and a date only once it is
-# found among the days it may be, written YYYY-MM-DD: one hashed lookup in the calendar instead of a pattern,
-# three casts and the month's length per cell.
+# found in CALENDAR. Dates and amounts are taken exactly as the definitions of app/core (the JSON bodies' own)
+# say, untrimmed: a cell " 1" or "2024-03-01 " is refused here as it is in JSON. Text cells are trimmed, as JSON
+# strings are.
+#
+# CALENDAR is every day from EARLIEST_DATE to LATEST_DATE written YYYY-MM-DD: exactly the texts that match
+# DATE_PATTERN and name a real day in that range (what app.core.types.parse_date accepts), found by one hashed
+# lookup instead of the pattern, three casts and the month's length per cell (~3x less CPU on a large file).
 CALENDAR = f"""(SELECT to_char(day, 'YYYY-MM-DD') FROM generate_series(
     '{EARLIEST_DATE.isoformat()}'::date, '{LATEST_DATE.isoformat()}'::date, interval '1 day') AS day)"""
 TYPED_FROM_TEXT = f"""
-       s.category, s.stage,
+       btrim(s.category) AS category, btrim(s.stage) AS stage,
        btrim(s.description) AS description, btrim(s.payee) AS payee,
        btrim(s.document_number) AS document_number, btrim(s.evidence_sha256) AS evidence,
-       CASE WHEN btrim(s.spent_on) IN {CALENDAR} THEN btrim(s.spent_on)::date END AS spent_on,
-       CASE WHEN btrim(s.amount) ~ '{MONEY_PATTERN}' THEN btrim(s.amount)::numeric END AS amount
+       CASE WHEN s.spent_on IN {CALENDAR} THEN s.spent_on::date END AS spent_on,
+       CASE WHEN s.amount ~ '{MONEY_PATTERN}' THEN s.amount::numeric END AS amount
 """
 
 
@@ -109,10 +115,8 @@ def ensure_own_recipient(actor: Actor, recipient_id: int) -> None:
 
 def can_see_drafts(actor: Actor, recipient_id: int) -> bool:
     """Drafts (and returned reports) are the recipient's own work: the public and other recipients see
-    a report once it is submitted."""
-    if actor.role is None:
-        return False
-    return actor.role != Role.recipient or actor.recipient_id == recipient_id
+    a report once it is submitted. Who else sees them is the visibility policy's one rule."""
+    return may_see(actor, recipient_id)
 
 
 def visible(actor: Actor, status: ReportStatus, recipient_id: int) -> bool:

@@ -2,8 +2,10 @@
 the database itself, once per statement, and the API still speaks hex."""
 
 import hashlib
+import re
 import threading
 import time
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,6 +17,8 @@ from psycopg import errors
 from sqlalchemy.engine import make_url
 
 from app.core.migrate import alembic_config
+from app.core.types import DATE_PATTERN, EARLIEST_DATE, LATEST_DATE, parse_date
+from app.reports import rules
 from tests.helpers import EVIDENCE, Grant, KeyMaker, count, draft_report, item, new_report, read_workbook
 
 DIGEST = hashlib.sha256(b"kwitansi").digest()
@@ -176,6 +180,7 @@ def test_a_rejected_file_names_bad_dates_amounts_codes_and_hashes(
         10: (f"2024-11-27,logistik,logistik,x,100,{EVIDENCE[:-1]}g\n", "evidence_sha256"),
     }
     lines = [good] + [bad[n][0] for n in range(2, 11)] + [good, f" 2024-11-27 ,logistik,logistik,x, 5 ,{EVIDENCE}\n"]
+    named = {(n, column) for n, (_, column) in bad.items()} | {(12, "spent_on"), (12, "amount")}
     response = client.post(
         f"/usage-reports/{report['id']}/items/import",
         content=header + "".join(lines),
@@ -184,9 +189,19 @@ def test_a_rejected_file_names_bad_dates_amounts_codes_and_hashes(
     assert response.status_code == 422, response.text
     body = response.json()
     assert body["code"] == "import_rejected"
-    assert body["bad_rows"] == len(bad)
-    assert {(row["row"], row["column"]) for row in body["rows"]} == {(n, column) for n, (_, column) in bad.items()}
+    assert body["bad_rows"] == len(bad) + 1
+    assert {(row["row"], row["column"]) for row in body["rows"]} == named
     assert count(db, "usage_item") == 0
+
+
+def test_the_imports_calendar_is_the_dates_definition(db: psycopg.Connection[Any]) -> None:
+    """rules.CALENDAR stands for DATE_PATTERN and parse_date in the import: the same texts, no more, no fewer."""
+    texts = {text for (text,) in db.execute(f"SELECT * FROM {rules.CALENDAR} AS calendar(text)")}
+    days = (LATEST_DATE - EARLIEST_DATE).days + 1
+    assert texts == {(EARLIEST_DATE + timedelta(days=n)).isoformat() for n in range(days)}
+    assert all(re.fullmatch(DATE_PATTERN, text) and parse_date(text) for text in texts)
+    for outside in ("1999-12-31", "2101-01-01", "2024-02-30", "2023-02-29", "2024-2-03", "2024-02-03 "):
+        assert outside not in texts
 
 
 def test_the_migration_converts_items_both_ways(database_url: str) -> None:
