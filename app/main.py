@@ -1,5 +1,6 @@
 """The application factory."""
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -24,6 +25,9 @@ from app.grants import router as grants
 from app.health.router import router as health_router
 from app.ledger.router import router as ledger_router
 from app.oversight.router import router as oversight_router
+from app.portal.cache import ChainHead, PageCache
+from app.portal.render import warm as warm_portal
+from app.portal.router import router as portal_router
 from app.reference import router as reference
 from app.reports.router import router as reports_router
 
@@ -66,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = engine
         app.state.read_pool = await create_read_pool(url, settings)
+        # On a thread, after startup: readiness does not wait for it; a page asked for meanwhile compiles itself.
+        warming = asyncio.get_running_loop().run_in_executor(None, warm_portal)
         # Startup leaves ~170,000 long-lived objects; frozen, full collections stop walking them
         # (~90 ms pauses under load before, ~3 ms after; docs/performance.md).
         gc.collect()
@@ -73,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await warming
             await app.state.read_pool.close()
             await engine.dispose()
             log.info("stopped")
@@ -107,5 +114,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health_router)
     app.include_router(metrics_router)
+    # The citizens' pages (HTML, outside the API's document); their rendered pages are kept per process.
+    app.state.portal_cache = PageCache(settings.portal_cache_pages)
+    app.state.portal_head = ChainHead(settings.portal_head_ttl_s)
+    app.include_router(portal_router)
     install_problem_openapi(app)
     return app

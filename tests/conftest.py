@@ -61,7 +61,7 @@ def _server_url() -> str:
     return start_embedded(directory)
 
 
-def _libpq(url: str) -> str:
+def libpq(url: str) -> str:
     """psycopg takes the plain libpq form of a SQLAlchemy URL."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
@@ -70,7 +70,7 @@ def _libpq(url: str) -> str:
 def database_url() -> Iterator[str]:
     server = make_url(_server_url())
     name = f"hibah_test_{os.getpid()}"
-    admin_url = _libpq(server.set(database="postgres").render_as_string(hide_password=False))
+    admin_url = libpq(server.set(database="postgres").render_as_string(hide_password=False))
     with psycopg.connect(admin_url, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
         connection.execute(f'CREATE DATABASE "{name}"')
@@ -88,7 +88,8 @@ async def _boom() -> None:
 
 @pytest.fixture(scope="session")
 def server_address(database_url: str) -> Iterator[str]:
-    app = create_app(Settings(DATABASE_URL=database_url, log_level="warning"))
+    # Pages follow every write at once: tests read what they just wrote (tests/portal/test_cache.py covers the TTL).
+    app = create_app(Settings(DATABASE_URL=database_url, log_level="warning", portal_head_ttl_s=0))
     app.add_api_route("/__test__/boom", _boom, include_in_schema=False)
     recorder = ProblemRecorder(app)
     RECORDERS.append(recorder)
@@ -122,7 +123,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.fixture
 def db(database_url: str) -> Iterator[psycopg.Connection[Any]]:
     """A direct connection for assertions on what was (or was not) stored."""
-    with psycopg.connect(_libpq(database_url), autocommit=True) as connection:
+    with psycopg.connect(libpq(database_url), autocommit=True) as connection:
         yield connection
 
 
@@ -132,14 +133,14 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
     if "database_url" not in request.fixturenames:
         return
     url = request.getfixturevalue("database_url")
-    with psycopg.connect(_libpq(url), autocommit=True) as connection:
-        connection.execute(_reset_statement(connection))
+    with psycopg.connect(libpq(url), autocommit=True) as connection:
+        connection.execute(reset_statement(connection))
 
 
 _RESET: list[str] = []
 
 
-def _reset_statement(connection: psycopg.Connection[Any]) -> str:
+def reset_statement(connection: psycopg.Connection[Any]) -> str:
     """DELETE and sequence resets, not TRUNCATE: on tables this small TRUNCATE costs ~0.2 s a test
     (new files for every table and index). The replica role skips FK checks and the audit trigger."""
     if not _RESET:

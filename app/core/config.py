@@ -18,6 +18,10 @@ class Settings(BaseSettings):
     db_max_overflow: int = 10
     log_level: str = "info"
     log_format: str = Field(default="json", pattern="^(json|text)$")
+    portal_cache_pages: int = Field(default=512, ge=0)
+    """Rendered portal pages kept per worker process (app/portal/cache.py); 0 renders every request."""
+    portal_head_ttl_s: float = Field(default=1.0, ge=0, le=60)
+    """How long a worker trusts the audit chain's head it last read before reading it again (0: every request)."""
 
     # Compliance rules (Permendagri 54/2019 as amended by 41/2020); parameters, not code.
     tranche1_min_share: Decimal = Decimal("0.40")

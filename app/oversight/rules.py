@@ -130,55 +130,104 @@ def finding(facts: Facts, rule: Rule, due_on: date | None, regulation: str, **de
     )
 
 
-def tranche_rules(facts: Facts, settings: Settings, as_of: date) -> Iterator[Finding]:
+@dataclass(frozen=True)
+class TrancheDue:
+    """What the regulation requires to have been paid by one due date, and what was (the portal shows it)."""
+
+    tranche: int
+    due_on: date
+    amount: Decimal
+    """The agreement's amount as it stood on ``due_on``."""
+    required: Decimal
+    """Tranche I: its minimum share of ``amount`` (all of it under a lump sum); tranche II: all of ``amount``."""
+    paid: Decimal
+    """Tranche I: its own payments (every payment under a lump sum) by ``due_on``; tranche II: all payments."""
+    first_paid_on: date | None
+    """The first payment of this tranche (under a lump sum, of tranche 1), whenever it came."""
+    basis: str
+    """``working_days`` (after signing) or ``months_before_voting``."""
+    count: int
+    """How many working days, or months."""
+
+
+def tranche_dues(facts: Facts, settings: Settings) -> list[TrancheDue]:
+    """The due dates of the payments under Permendagri 41/2020 Pasal 16, with the sums they are judged on."""
     agreement = facts.terms
     staged = agreement.scheme == Scheme.staged
     days = settings.tranche1_working_days if staged else settings.lump_sum_working_days
     first_due = add_working_days(agreement.signed_on, days)
-    first_paid = facts.first_payment(1)
-    if as_of > first_due and (first_paid is None or first_paid > first_due):
-        yield finding(
-            facts,
-            Rule.tranche_late,
-            first_due,
-            TRANCHE_RULE,
-            tranche=1,
-            signed_on=agreement.signed_on,
-            first_paid_on=first_paid,
-            working_days=days,
-        )
     # The amount as it stood on each due date: an adendum signed later does not move an earlier due.
     amount = facts.amount_on(first_due)
     share = settings.tranche1_min_share if staged else Decimal(1)
-    required = (amount * share).quantize(Decimal("0.01"))
-    # Under a lump sum every payment counts towards the one 100% tranche.
-    paid = facts.paid_until(first_due, tranche=1 if staged else None)
-    if as_of > first_due and paid < required:
+    dues = [
+        TrancheDue(
+            tranche=1,
+            due_on=first_due,
+            amount=amount,
+            required=(amount * share).quantize(Decimal("0.01")),
+            # Under a lump sum every payment counts towards the one 100% tranche.
+            paid=facts.paid_until(first_due, tranche=1 if staged else None),
+            first_paid_on=facts.first_payment(1),
+            basis="working_days",
+            count=days,
+        )
+    ]
+    if staged:
+        months = settings.tranche2_months_before_voting
+        second_due = add_months(agreement.voting_day, -months)
+        owed = facts.amount_on(second_due)
+        dues.append(
+            TrancheDue(
+                tranche=2,
+                due_on=second_due,
+                amount=owed,
+                required=owed,
+                paid=facts.paid_until(second_due),
+                first_paid_on=facts.first_payment(2),
+                basis="months_before_voting",
+                count=months,
+            )
+        )
+    return dues
+
+
+def tranche_rules(facts: Facts, settings: Settings, as_of: date) -> Iterator[Finding]:
+    agreement = facts.terms
+    first, *second = tranche_dues(facts, settings)
+    if as_of > first.due_on and (first.first_paid_on is None or first.first_paid_on > first.due_on):
+        yield finding(
+            facts,
+            Rule.tranche_late,
+            first.due_on,
+            TRANCHE_RULE,
+            tranche=1,
+            signed_on=agreement.signed_on,
+            first_paid_on=first.first_paid_on,
+            working_days=first.count,
+        )
+    if as_of > first.due_on and first.paid < first.required:
         yield finding(
             facts,
             Rule.tranche_short,
-            first_due,
+            first.due_on,
             TRANCHE_RULE,
             tranche=1,
-            amount=amount,
-            required=required,
-            paid=paid,
-            share=f"{paid / amount:.4f}",
+            amount=first.amount,
+            required=first.required,
+            paid=first.paid,
+            share=f"{first.paid / first.amount:.4f}",
         )
-    if staged:
-        second_due = add_months(facts.terms.voting_day, -settings.tranche2_months_before_voting)
-        owed = facts.amount_on(second_due)
-        paid_by_due = facts.paid_until(second_due)
-        if as_of > second_due and paid_by_due < owed:
+    for due in second:
+        if as_of > due.due_on and due.paid < due.required:
             yield finding(
                 facts,
                 Rule.tranche_late,
-                second_due,
+                due.due_on,
                 TRANCHE_RULE,
                 tranche=2,
-                amount=owed,
-                paid_by_due=paid_by_due,
-                voting_day=facts.terms.voting_day,
+                amount=due.amount,
+                paid_by_due=due.paid,
+                voting_day=agreement.voting_day,
             )
 
 

@@ -15,7 +15,7 @@ from app.grants.filters import AgreementFilter
 from app.grants.rules import Figures
 from app.oversight import exports, repository
 from app.oversight.exports import Dataset, Export, FileFormat, ItemFilter
-from app.oversight.rules import findings_of
+from app.oversight.rules import TrancheDue, findings_of, tranche_dues
 from app.oversight.schemas import Finding, GroupBy, Rule, Severity, Summary, SummaryRow, Totals
 
 # --- summaries -----------------------------------------------------------------------------------
@@ -60,6 +60,25 @@ async def findings(
         for finding in findings_of(facts, settings, as_of)
     ]
     return [f for f in found if (rule is None or f.rule == rule) and (severity is None or f.severity == severity)]
+
+
+@dataclass(frozen=True)
+class Compliance:
+    """One agreement's payment schedule under the regulation, and its findings."""
+
+    dues: list[TrancheDue]
+    findings: list[Finding]
+
+
+async def compliance_of(
+    tx: Transaction, settings: Settings, agreement_id: int, where: AgreementFilter, *, as_of: date
+) -> Compliance | None:
+    """The agreement's schedule and findings as of ``as_of`` (``None`` if it was not signed by then); ``where``
+    narrows the records loaded to the ones it belongs to (its election and recipient)."""
+    for facts in await repository.facts(tx.session, where, as_of):
+        if facts.terms.id == agreement_id:
+            return Compliance(tranche_dues(facts, settings), findings_of(facts, settings, as_of))
+    return None
 
 
 # --- exports -------------------------------------------------------------------------------------
