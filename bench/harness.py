@@ -596,7 +596,8 @@ async def _postgres(url: str, settings: Sequence[str]) -> str:
         version: str = await connection.fetchval("SELECT version()")
         values = [f"{name} {await connection.fetchval('SELECT current_setting($1)', name)}" for name in settings]
     host = urlsplit(url).hostname
-    where = "same machine" if host in ("127.0.0.1", "localhost", "::1") else f"on {host}"
+    # No host in the URL: a Unix socket (the embedded PostgreSQL), so this machine too.
+    where = "same machine" if host in (None, "127.0.0.1", "localhost", "::1") else f"on {host}"
     return f"{version.split(' on ', 1)[0]} ({where}; {', '.join(values)})"
 
 

@@ -63,6 +63,21 @@ def version_column() -> Any:
     return Field(default=1, sa_column=sa.Column(sa.Integer, nullable=False, server_default="1"))
 
 
+class HexDigest(sa.types.TypeDecorator[str]):
+    """A digest stored as its bytes (``bytea``: half the room of its hex text, and a length CHECK instead of a
+    regex), handed to and from Python as lowercase hex. SQL that reads it outside the ORM (exports by COPY)
+    selects ``encode(column, 'hex')``."""
+
+    impl = sa.LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: sa.Dialect) -> bytes | None:
+        return None if value is None else bytes.fromhex(value)
+
+    def process_result_value(self, value: bytes | None, dialect: sa.Dialect) -> str | None:
+        return None if value is None else bytes(value).hex()
+
+
 def money_column(*, default_zero: bool = False) -> Any:
     """NUMERIC(18,2), never NULL; running totals start at zero."""
     if default_zero:

@@ -202,7 +202,8 @@ def usage_items_export(where: AgreementFilter, items: ItemFilter, actor: Actor) 
             col(UsageItem.amount),
             shown(actor, col(UsageItem.payee), owner),  # the visibility policy, row by row
             shown(actor, col(UsageItem.document_number), owner),
-            col(UsageItem.evidence_sha256),
+            # Stored as its bytes (models.HexDigest); exported as the API shows it, in hex.
+            sa.func.encode(col(UsageItem.evidence_sha256), "hex", type_=sa.Text),
         )
         .join(UsageReport, col(UsageReport.id) == col(UsageItem.report_id))
         .join(Agreement, col(Agreement.id) == col(UsageReport.agreement_id))

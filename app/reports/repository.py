@@ -100,6 +100,12 @@ document_number, evidence_sha256."""
 _ITEM_TYPES = ("date", "text", "text", "text", "numeric", "text", "text", "text")
 _ITEM_NAMES = "spent_on, category, stage, description, amount, payee, document_number, evidence"
 _STORED_NAMES = _ITEM_NAMES.replace("evidence", "evidence_sha256")
+# The digest is stored as its bytes and travels as hex (models.HexDigest); rules.CELL_CHECKS vouch for the hex.
+_STORED_VALUES = _ITEM_NAMES.replace("evidence", "decode(evidence, 'hex')")
+_ITEM_OUT = (
+    "id, report_id, spent_on, category, stage, description, amount, payee, document_number,"
+    " encode(evidence_sha256, 'hex') AS evidence_sha256"
+)
 
 
 def _arrays(first: int) -> str:
@@ -110,7 +116,7 @@ def _arrays(first: int) -> str:
 _BATCH_ERRORS = rules.errors_query(f"SELECT * FROM unnest($4::bigint[], {_arrays(5)}) AS t(row_number, {_ITEM_NAMES})")
 _INSERT_BATCH = f"""
 INSERT INTO usage_item (report_id, {_STORED_NAMES})
-SELECT $1, {_ITEM_NAMES} FROM unnest({_arrays(2)}) WITH ORDINALITY AS t({_ITEM_NAMES}, position)
+SELECT $1, {_STORED_VALUES} FROM unnest({_arrays(2)}) WITH ORDINALITY AS t({_ITEM_NAMES}, position)
 ORDER BY position
 """
 
@@ -129,12 +135,12 @@ async def insert_items(sql: asyncpg.Connection, report_id: int, rows: Sequence[I
 
 
 _ITEM_REPORT = "SELECT report_id FROM usage_item WHERE id = $1"
-_LOCK_ITEM = f"SELECT id, report_id, {_STORED_NAMES} FROM usage_item WHERE id = $1 FOR UPDATE"
-_UPDATE_ITEM = """
+_LOCK_ITEM = f"SELECT {_ITEM_OUT} FROM usage_item WHERE id = $1 FOR UPDATE"
+_UPDATE_ITEM = f"""
 UPDATE usage_item SET spent_on = $2, category = $3, stage = $4, description = $5, amount = $6, payee = $7,
-                      document_number = $8, evidence_sha256 = $9
+                      document_number = $8, evidence_sha256 = decode($9, 'hex')
 WHERE id = $1
-RETURNING *
+RETURNING {_ITEM_OUT}
 """
 _DELETE_ITEM = "DELETE FROM usage_item WHERE id = $1"
 

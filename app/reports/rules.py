@@ -10,7 +10,7 @@ JSON itself needs (types, and the same limits, so a bad value is refused before 
 
 from app.core.actor import Actor, Role
 from app.core.money import MONEY_MAX, MONEY_PATTERN, NOT_AN_AMOUNT, NOT_POSITIVE, TOO_LARGE
-from app.core.types import DATE_PATTERN, EARLIEST_DATE, LATEST_DATE, NOT_A_DATE
+from app.core.types import EARLIEST_DATE, LATEST_DATE, NOT_A_DATE
 from app.core.visibility import may_see
 from app.reports.errors import NotYourReport
 from app.reports.models import COUNTED_STATUSES, ReportStatus
@@ -18,7 +18,11 @@ from app.reports.models import COUNTED_STATUSES, ReportStatus
 DESCRIPTION_MAX = 500
 PAYEE_MAX = 200
 DOCUMENT_MAX = 100
-EVIDENCE_PATTERN = "^[0-9a-f]{64}$"
+EVIDENCE_DIGITS = 64
+# Hex digits of either case (the digest is stored as its bytes, so case carries nothing), counted by length():
+# PostgreSQL's regex engine expands a bound such as {64} into as many states, built again on every call
+# (~10 µs a cell against <1 µs for this pattern and a length).
+EVIDENCE_PATTERN = "^[0-9a-fA-F]+$"
 COLUMNS = ("spent_on", "category", "stage", "description", "amount", "payee", "document_number", "evidence_sha256")
 REQUIRED = frozenset(("spent_on", "category", "stage", "description", "amount"))
 MAX_REPORTED_ROWS = 100
@@ -55,29 +59,30 @@ CELL_CHECKS: dict[str, str] = {
         WHEN length(t.document_number) > {DOCUMENT_MAX} THEN 'longer than {DOCUMENT_MAX} characters'
     END""",
     "evidence_sha256": f"""CASE
-        WHEN coalesce(t.evidence, '') <> '' AND t.evidence !~ '{EVIDENCE_PATTERN}' THEN 'not 64 hex digits'
+        WHEN coalesce(t.evidence, '') <> ''
+             AND (length(t.evidence) <> {EVIDENCE_DIGITS} OR t.evidence !~ '{EVIDENCE_PATTERN}')
+            THEN 'not {EVIDENCE_DIGITS} hex digits'
     END""",
 }
 ALL_CELLS_GOOD = " AND ".join(f"({check}) IS NULL" for check in CELL_CHECKS.values())
 
-# Text to typed values, for rows that arrive as text (the import's staging table): nested CASEs, because
-# PostgreSQL evaluates a CASE's branches in order, so a cast runs only on text the pattern before it has
-# vouched for, and a bad cell becomes NULL (which its check then names) instead of an error. Dates and
-# amounts are taken exactly as the patterns of app/core (the JSON bodies' own) say, untrimmed: a cell
-# " 1" or "2024-03-01 " is refused here as it is in JSON. Text cells are trimmed, as JSON strings are.
+# Text to typed values, for rows that arrive as text (the import's staging table). A bad cell becomes NULL
+# (which its check then names) instead of an error: the amount is cast only once MONEY_PATTERN in the CASE
+# before it has vouched for it (PostgreSQL evaluates a CASE's branches in order), and a date only once it is
+# found in CALENDAR. Dates and amounts are taken exactly as the definitions of app/core (the JSON bodies' own)
+# say, untrimmed: a cell " 1" or "2024-03-01 " is refused here as it is in JSON. Text cells are trimmed, as JSON
+# strings are.
+#
+# CALENDAR is every day from EARLIEST_DATE to LATEST_DATE written YYYY-MM-DD: exactly the texts that match
+# DATE_PATTERN and name a real day in that range (what app.core.types.parse_date accepts), found by one hashed
+# lookup instead of the pattern, three casts and the month's length per cell (~3x less CPU on a large file).
+CALENDAR = f"""(SELECT to_char(day, 'YYYY-MM-DD') FROM generate_series(
+    '{EARLIEST_DATE.isoformat()}'::date, '{LATEST_DATE.isoformat()}'::date, interval '1 day') AS day)"""
 TYPED_FROM_TEXT = f"""
        btrim(s.category) AS category, btrim(s.stage) AS stage,
        btrim(s.description) AS description, btrim(s.payee) AS payee,
-       btrim(s.document_number) AS document_number, lower(btrim(s.evidence_sha256)) AS evidence,
-       CASE WHEN s.spent_on ~ '{DATE_PATTERN}' THEN
-           CASE WHEN substr(s.spent_on, 1, 4)::int BETWEEN {EARLIEST_DATE.year} AND {LATEST_DATE.year}
-                 AND substr(s.spent_on, 6, 2)::int BETWEEN 1 AND 12 THEN
-               CASE WHEN substr(s.spent_on, 9, 2)::int BETWEEN 1 AND extract(day FROM
-                        make_date(substr(s.spent_on, 1, 4)::int, substr(s.spent_on, 6, 2)::int, 1)
-                        + interval '1 month - 1 day')::int
-                    THEN s.spent_on::date END
-           END
-       END AS spent_on,
+       btrim(s.document_number) AS document_number, btrim(s.evidence_sha256) AS evidence,
+       CASE WHEN s.spent_on IN {CALENDAR} THEN s.spent_on::date END AS spent_on,
        CASE WHEN s.amount ~ '{MONEY_PATTERN}' THEN s.amount::numeric END AS amount
 """
 
