@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from fastapi_offline import FastAPIOffline
 
 from app.access.router import router as access_router
 from app.audit.router import router as audit_router
@@ -20,6 +21,7 @@ from app.core.observability import configure_logging, flush_logs
 from app.core.observability import router as metrics_router
 from app.core.openapi import install_problem_openapi
 from app.core.reads import create_read_pool
+from app.core.web import install_web_middleware
 from app.grants import router as grants
 from app.health.router import router as health_router
 from app.ledger.router import router as ledger_router
@@ -75,7 +77,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.info("stopped")
             flush_logs()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the fastapi-offline package's own copies (/static-offline-docs): a Pemda
+    # intranet reaches no CDN.
+    app = FastAPIOffline(
+        swagger_ui_parameters={"validatorUrl": None},
         title="Hibah",
         version="1.0.0",
         summary="Pilkada grant-fund accountability API",
@@ -85,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_exception_handler(IdempotentReplay, _replay)
     app.add_middleware(BodyLimitMiddleware)
+    install_web_middleware(app, settings)
     app.add_middleware(RequestIdMiddleware)
 
     # Routes are matched in order, one by one (a few µs each, a tenth of a hot read's cost by the thirtieth):

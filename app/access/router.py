@@ -50,13 +50,13 @@ async def who_am_i(actor: CurrentActor) -> WhoAmI:
     return WhoAmI(key_id=actor.key_id, role=actor.role, recipient_id=actor.recipient_id, region_code=actor.region_code)
 
 
-@router.get("/keys/{key_id}", response_model=KeyOut, responses=problems(ApiKeyNotFound))
+@router.get("/keys/{key_id:int}", response_model=KeyOut, responses=problems(ApiKeyNotFound))
 async def get_key(tx: Tx, actor: AdminActor, key_id: KeyIdPath) -> KeyOut:
     return KeyOut.model_validate(await service.get_key(tx, key_id))
 
 
 @router.post(
-    "/keys/{key_id}/revoke",
+    "/keys/{key_id:int}/revoke",
     response_model=KeyOut,
     responses=problems(ApiKeyNotFound, ApiKeyRevoked, CannotRevokeOwnKey),
 )

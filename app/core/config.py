@@ -19,12 +19,21 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_format: str = Field(default="json", pattern="^(json|text)$")
 
+    # Browsers: every origin may read; only these (comma-separated, e.g. "https://portal.example.go.id")
+    # may write. Public answers may be kept this many seconds by browsers and shared caches.
+    cors_write_origins: str = ""
+    cache_max_age: int = Field(default=10, ge=0)
+
     # Compliance rules (Permendagri 54/2019 as amended by 41/2020); parameters, not code.
     tranche1_min_share: Decimal = Decimal("0.40")
     tranche1_working_days: int = 14
     lump_sum_working_days: int = 14
     tranche2_months_before_voting: int = 5
     report_months_after_winner: int = 3
+
+    @property
+    def cors_write_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_write_origins.split(",") if origin.strip()]
 
 
 @lru_cache

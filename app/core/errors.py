@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.i18n import Lang, pick_language, status_title
+from app.core.routes import allowed_methods
 
 log = logging.getLogger("hibah.errors")
 
@@ -265,6 +266,19 @@ class DateTooEarly(InvalidInput):
         )
 
 
+class CorsNotAllowed(Forbidden):
+    """A browser asked (preflight) to write from an origin that is not among ``HIBAH_CORS_WRITE_ORIGINS``."""
+
+    code = "cors_origin_not_allowed"
+
+    def __init__(self, origin: str) -> None:
+        super().__init__(
+            f"The origin {origin} may read this API but not write to it, or asked for a method it does not serve.",
+            f"Asal {origin} boleh membaca API ini tetapi tidak boleh mengubah data,"
+            " atau meminta metode yang tidak ada.",
+        )
+
+
 class InternalError(DomainError):
     status = 500
     code = "internal_error"
@@ -407,7 +421,11 @@ async def handle_http_error(request: Request, exc: Exception) -> JSONResponse:
         )
     else:
         detail = str(exc.detail)
-    return problem_response(request, status=exc.status_code, code=code, detail=detail, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette names the methods of one route; the path may be served by several.
+        headers["Allow"] = ", ".join(allowed_methods(request.app.router.routes, request.scope))
+    return problem_response(request, status=exc.status_code, code=code, detail=detail, headers=headers)
 
 
 _SQLSTATE_PROBLEMS: dict[str, tuple[int, str, str, str]] = {

@@ -7,7 +7,7 @@ from fastapi import Depends, Path, Response
 from app.core.actor import Actor, Role
 from app.core.auth import require
 from app.core.deps import Tx
-from app.core.http import IfMatch, domain_router
+from app.core.http import IfMatch, domain_router, validators
 from app.core.idempotency import OptionalIdempotency
 from app.core.openapi import problems
 from app.core.pagination import Page, PageRequest, convert_page, page_request
@@ -44,7 +44,7 @@ Registrar = Annotated[Actor, Depends(require(Role.finance, Role.admin))]
 
 
 @hot_reads.get(
-    "/agreements/{agreement_id}/position",
+    "/agreements/{agreement_id:int}/position",
     response_model=Position,
     responses=problems(AgreementNotFound),
     description="The hot public read: served from the read pool and serialised here (docs/performance.md).",
@@ -83,15 +83,15 @@ async def list_agreements(tx: Tx, paging: Paging, where: AgreementFilters) -> Pa
     return await service.list_agreements(tx, paging, where)
 
 
-@router.get("/agreements/{agreement_id}", response_model=AgreementOut, responses=problems(AgreementNotFound))
+@router.get("/agreements/{agreement_id:int}", response_model=AgreementOut, responses=problems(AgreementNotFound))
 async def get_agreement(tx: Tx, agreement_id: IdPath, response: Response) -> AgreementOut:
     agreement = await service.get_agreement(tx, agreement_id)
-    response.headers["ETag"] = service.agreement_etag(agreement)
+    response.headers.update(validators(service.agreement_etag(agreement), agreement.updated_at))
     return agreement
 
 
 @router.post(
-    "/agreements/{agreement_id}/amendments",
+    "/agreements/{agreement_id:int}/amendments",
     response_model=AmendmentOut,
     status_code=201,
     dependencies=[OptionalIdempotency],
@@ -117,7 +117,9 @@ async def amend(
 
 
 @router.get(
-    "/agreements/{agreement_id}/amendments", response_model=Page[AmendmentOut], responses=problems(AgreementNotFound)
+    "/agreements/{agreement_id:int}/amendments",
+    response_model=Page[AmendmentOut],
+    responses=problems(AgreementNotFound),
 )
 async def list_amendments(tx: Tx, agreement_id: IdPath, paging: Paging) -> Page[AmendmentOut]:
     return convert_page(await service.list_amendments(tx, agreement_id, paging), AmendmentOut)

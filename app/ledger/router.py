@@ -62,7 +62,7 @@ REVIEW_PROBLEMS = (ReportNotFound, InvalidTransition)
 
 
 @router.post(
-    "/agreements/{agreement_id}/disbursements",
+    "/agreements/{agreement_id:int}/disbursements",
     response_model=DisbursementOut,
     status_code=201,
     responses=problems(*WRITE_PROBLEMS, PaidOnTooEarly, OverDisbursement, Sp2dNumberExists),
@@ -77,7 +77,7 @@ async def disburse(
 
 
 @router.get(
-    "/agreements/{agreement_id}/disbursements",
+    "/agreements/{agreement_id:int}/disbursements",
     response_model=Page[DisbursementOut],
     responses=problems(AgreementNotFound),
 )
@@ -86,14 +86,14 @@ async def list_disbursements(tx: Tx, agreement_id: IdPath, paging: Paging) -> Pa
 
 
 @router.get(
-    "/disbursements/{disbursement_id}", response_model=DisbursementOut, responses=problems(DisbursementNotFound)
+    "/disbursements/{disbursement_id:int}", response_model=DisbursementOut, responses=problems(DisbursementNotFound)
 )
 async def get_disbursement(tx: Tx, disbursement_id: IdPath) -> DisbursementOut:
     return await service.get_disbursement(tx, disbursement_id)
 
 
 @router.post(
-    "/disbursements/{disbursement_id}/reversal",
+    "/disbursements/{disbursement_id:int}/reversal",
     response_model=ReversalOut,
     status_code=201,
     responses=problems(DisbursementNotFound, *WRITE_PROBLEMS, AlreadyReversed, ReversedOnTooEarly, ReversalExceedsHeld),
@@ -104,7 +104,7 @@ async def reverse(tx: Tx, actor: Treasurer, disbursement_id: IdPath, body: Rever
 
 
 @router.post(
-    "/agreements/{agreement_id}/refunds",
+    "/agreements/{agreement_id:int}/refunds",
     response_model=RefundOut,
     status_code=201,
     responses=problems(*WRITE_PROBLEMS, ReturnedOnTooEarly, RefundExceedsHeld, StsNumberExists),
@@ -116,18 +116,20 @@ async def refund(tx: Tx, actor: Treasurer, agreement_id: IdPath, body: RefundCre
     return entry
 
 
-@router.get("/agreements/{agreement_id}/refunds", response_model=Page[RefundOut], responses=problems(AgreementNotFound))
+@router.get(
+    "/agreements/{agreement_id:int}/refunds", response_model=Page[RefundOut], responses=problems(AgreementNotFound)
+)
 async def list_refunds(tx: Tx, agreement_id: IdPath, paging: Paging) -> Page[RefundOut]:
     return convert_page(await service.list_refunds(tx, agreement_id, paging), RefundOut)
 
 
-@router.get("/refunds/{refund_id}", response_model=RefundOut, responses=problems(RefundNotFound))
+@router.get("/refunds/{refund_id:int}", response_model=RefundOut, responses=problems(RefundNotFound))
 async def get_refund(tx: Tx, refund_id: IdPath) -> RefundOut:
     return RefundOut.model_validate(await service.get_refund(tx, refund_id))
 
 
 @router.post(
-    "/agreements/{agreement_id}/close",
+    "/agreements/{agreement_id:int}/close",
     response_model=AgreementOut,
     responses=problems(*WRITE_PROBLEMS, FundsHeld, ReportUnderReview, FinalReportRequired),
 )
@@ -140,7 +142,7 @@ async def close_agreement(
 
 
 @router.post(
-    "/usage-reports/{report_id}/submit",
+    "/usage-reports/{report_id:int}/submit",
     response_model=ReportOut,
     responses=problems(*REVIEW_PROBLEMS, NotYourReport, AgreementClosed, SpendingExceedsDisbursed),
 )
@@ -151,7 +153,7 @@ async def submit(tx: Tx, actor: Reporter, report_id: IdPath, response: Response,
 
 
 @router.post(
-    "/usage-reports/{report_id}/accept",
+    "/usage-reports/{report_id:int}/accept",
     response_model=ReportOut,
     responses=problems(*REVIEW_PROBLEMS, OutsideKeyScope),
 )
@@ -169,7 +171,7 @@ async def accept(
 
 
 @router.post(
-    "/usage-reports/{report_id}/return",
+    "/usage-reports/{report_id:int}/return",
     response_model=ReportOut,
     responses=problems(*REVIEW_PROBLEMS, OutsideKeyScope),
 )
@@ -182,7 +184,7 @@ async def return_report(
 
 
 @router.post(
-    "/usage-reports/{report_id}/reopen",
+    "/usage-reports/{report_id:int}/reopen",
     response_model=ReportOut,
     responses=problems(*REVIEW_PROBLEMS, NotYourReport),
 )

@@ -7,7 +7,7 @@ from fastapi import Depends, Path, Query, Request, Response
 from app.core.auth import AdminActor
 from app.core.deps import Tx
 from app.core.errors import UnsupportedMediaType
-from app.core.http import IfMatch, domain_router, read_limited_body, require_media_type
+from app.core.http import IfMatch, domain_router, read_limited_body, require_media_type, validators
 from app.core.idempotency import OptionalIdempotency
 from app.core.openapi import problems
 from app.core.pagination import Page, PageRequest, convert_page, page_request
@@ -62,14 +62,16 @@ REGION_IMPORT_LIMIT = 5 * 1024 * 1024
 
 
 @hot_reads.get(
-    "/regions/{code}",
+    "/regions/{code:region_code}",
     response_model=RegionOut,
     responses=problems(RegionNotFound),
     description="The hot public read: served from the read pool and serialised here (docs/performance.md).",
 )
 async def get_region(connection: ReadPool, code: RegionCodePath) -> Response:
     region, etag = await service.read_region(connection, code)
-    return Response(region.model_dump_json(), headers={"ETag": etag}, media_type="application/json")
+    return Response(
+        region.model_dump_json(), headers=validators(etag, region.updated_at), media_type="application/json"
+    )
 
 
 @router.get("/regions", response_model=Page[RegionOut])
@@ -93,7 +95,7 @@ async def create_region(tx: Tx, actor: AdminActor, body: RegionCreate, response:
     return RegionOut.model_validate(region)
 
 
-@router.patch("/regions/{code}", response_model=RegionOut, responses=problems(RegionNotFound))
+@router.patch("/regions/{code:region_code}", response_model=RegionOut, responses=problems(RegionNotFound))
 async def update_region(
     tx: Tx, actor: AdminActor, code: RegionCodePath, body: RegionUpdate, response: Response, if_match: IfMatch = None
 ) -> RegionOut:
@@ -137,10 +139,10 @@ async def list_elections(
     return convert_page(page, ElectionOut)
 
 
-@router.get("/elections/{election_id}", response_model=ElectionOut, responses=problems(ElectionNotFound))
+@router.get("/elections/{election_id:int}", response_model=ElectionOut, responses=problems(ElectionNotFound))
 async def get_election(tx: Tx, election_id: IdPath, response: Response) -> ElectionOut:
     election = await service.get_election(tx, election_id)
-    response.headers["ETag"] = service.election_etag(election)
+    response.headers.update(validators(service.election_etag(election), election.updated_at))
     return ElectionOut.model_validate(election)
 
 
@@ -158,7 +160,7 @@ async def create_election(tx: Tx, actor: AdminActor, body: ElectionCreate, respo
 
 
 @router.patch(
-    "/elections/{election_id}",
+    "/elections/{election_id:int}",
     response_model=ElectionOut,
     responses=problems(ElectionNotFound, WinnerBeforeVoting, ElectionExists),
 )
@@ -182,10 +184,10 @@ async def list_recipients(
     return convert_page(page, RecipientOut)
 
 
-@router.get("/recipients/{recipient_id}", response_model=RecipientOut, responses=problems(RecipientNotFound))
+@router.get("/recipients/{recipient_id:int}", response_model=RecipientOut, responses=problems(RecipientNotFound))
 async def get_recipient(tx: Tx, recipient_id: IdPath, response: Response) -> RecipientOut:
     recipient = await service.get_recipient(tx, recipient_id)
-    response.headers["ETag"] = service.recipient_etag(recipient)
+    response.headers.update(validators(service.recipient_etag(recipient), recipient.updated_at))
     return RecipientOut.model_validate(recipient)
 
 
@@ -205,7 +207,9 @@ async def create_recipient(tx: Tx, actor: AdminActor, body: RecipientCreate, res
 
 
 @router.patch(
-    "/recipients/{recipient_id}", response_model=RecipientOut, responses=problems(RecipientNotFound, RecipientExists)
+    "/recipients/{recipient_id:int}",
+    response_model=RecipientOut,
+    responses=problems(RecipientNotFound, RecipientExists),
 )
 async def update_recipient(
     tx: Tx,

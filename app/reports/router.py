@@ -9,7 +9,7 @@ from app.core.actor import Actor, Role
 from app.core.auth import CurrentActor, require
 from app.core.deps import Tx
 from app.core.errors import UnsupportedMediaType
-from app.core.http import domain_router, require_media_type
+from app.core.http import domain_router, require_media_type, validators
 from app.core.idempotency import OptionalIdempotency, StreamedIdempotency
 from app.core.openapi import problems
 from app.core.pagination import Page, PageRequest, convert_page, page_request
@@ -57,7 +57,7 @@ IMPORT_TYPES = {
 
 
 @router.post(
-    "/agreements/{agreement_id}/usage-reports",
+    "/agreements/{agreement_id:int}/usage-reports",
     response_model=ReportOut,
     status_code=201,
     dependencies=[OptionalIdempotency],
@@ -72,21 +72,23 @@ async def create_report(
 
 
 @router.get(
-    "/agreements/{agreement_id}/usage-reports", response_model=Page[ReportOut], responses=problems(AgreementNotFound)
+    "/agreements/{agreement_id:int}/usage-reports",
+    response_model=Page[ReportOut],
+    responses=problems(AgreementNotFound),
 )
 async def list_reports(tx: Tx, actor: CurrentActor, agreement_id: IdPath, paging: Paging) -> Page[ReportOut]:
     return convert_page(await service.list_reports(tx, actor, agreement_id, paging), ReportOut)
 
 
-@router.get("/usage-reports/{report_id}", response_model=ReportOut, responses=problems(ReportNotFound))
+@router.get("/usage-reports/{report_id:int}", response_model=ReportOut, responses=problems(ReportNotFound))
 async def get_report(tx: Tx, actor: CurrentActor, report_id: IdPath, response: Response) -> ReportOut:
     report = await service.get_report(tx, actor, report_id)
-    response.headers["ETag"] = service.report_etag(report)
+    response.headers.update(validators(service.report_etag(report), report.updated_at))
     return ReportOut.model_validate(report)
 
 
 @router.post(
-    "/usage-reports/{report_id}/items",
+    "/usage-reports/{report_id:int}/items",
     response_model=ItemsAdded,
     status_code=201,
     dependencies=[OptionalIdempotency],
@@ -98,7 +100,7 @@ async def add_items(tx: Tx, actor: Reporter, report_id: IdPath, body: ItemBatch,
     return ItemsAdded(added=len(body.items), report=report)
 
 
-@router.get("/usage-reports/{report_id}/items", response_model=Page[ItemOut], responses=problems(ReportNotFound))
+@router.get("/usage-reports/{report_id:int}/items", response_model=Page[ItemOut], responses=problems(ReportNotFound))
 async def list_items(
     tx: Tx,
     actor: CurrentActor,
@@ -115,20 +117,22 @@ async def list_items(
 
 
 @router.patch(
-    "/usage-items/{item_id}", response_model=ItemOut, responses=problems(ItemNotFound, *DRAFT_PROBLEMS, ItemsRejected)
+    "/usage-items/{item_id:int}",
+    response_model=ItemOut,
+    responses=problems(ItemNotFound, *DRAFT_PROBLEMS, ItemsRejected),
 )
 async def update_item(tx: Tx, actor: Reporter, item_id: ItemIdPath, body: ItemUpdate) -> ItemOut:
     return service.item_view(await service.update_item(tx, actor, item_id, body), actor)
 
 
-@router.delete("/usage-items/{item_id}", status_code=204, responses=problems(ItemNotFound, *DRAFT_PROBLEMS))
+@router.delete("/usage-items/{item_id:int}", status_code=204, responses=problems(ItemNotFound, *DRAFT_PROBLEMS))
 async def delete_item(tx: Tx, actor: Reporter, item_id: ItemIdPath) -> Response:
     await service.delete_item(tx, actor, item_id)
     return Response(status_code=204)
 
 
 @router.post(
-    "/usage-reports/{report_id}/items/import",
+    "/usage-reports/{report_id:int}/items/import",
     response_model=ImportResult,
     status_code=201,
     dependencies=[StreamedIdempotency],
@@ -161,7 +165,9 @@ async def import_items(
 
 
 @router.get(
-    "/agreements/{agreement_id}/budget-variance", response_model=BudgetVariance, responses=problems(AgreementNotFound)
+    "/agreements/{agreement_id:int}/budget-variance",
+    response_model=BudgetVariance,
+    responses=problems(AgreementNotFound),
 )
 async def budget_variance(tx: Tx, agreement_id: IdPath) -> BudgetVariance:
     return await service.budget_variance(tx, agreement_id)
