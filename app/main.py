@@ -110,5 +110,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health_router)
     app.include_router(metrics_router)
-    install_problem_openapi(app)
+    install_problem_openapi(app, settings)
     return app

@@ -44,6 +44,8 @@ from tests.helpers import (
 )
 from tests.problems_seen import ProblemRecorder
 
+WRITE_ORIGIN = "http://localhost:5173"
+"""The one browser origin the test server lets write (HIBAH_CORS_WRITE_ORIGINS); every origin may read."""
 KEEP_TABLES = {"alembic_version", "stage_code", "category_code"}
 RECORDERS: list[ProblemRecorder] = []
 
@@ -88,7 +90,7 @@ async def _boom() -> None:
 
 @pytest.fixture(scope="session")
 def server_address(database_url: str) -> Iterator[str]:
-    app = create_app(Settings(DATABASE_URL=database_url, log_level="warning"))
+    app = create_app(Settings(DATABASE_URL=database_url, log_level="warning", cors_write_origins=WRITE_ORIGIN))
     app.add_api_route("/__test__/boom", _boom, include_in_schema=False)
     recorder = ProblemRecorder(app)
     RECORDERS.append(recorder)

@@ -24,6 +24,13 @@ class Settings(BaseSettings):
     cors_write_origins: str = ""
     cache_max_age: int = Field(default=10, ge=0)
 
+    # Who answers for this instance, in the OpenAPI document's info.contact; and the code's licence.
+    contact_name: str = "Hibah operators"
+    contact_email: str = ""
+    contact_url: str = ""
+    license_name: str = "MIT License"
+    license_id: str = "MIT"
+
     # Compliance rules (Permendagri 54/2019 as amended by 41/2020); parameters, not code.
     tranche1_min_share: Decimal = Decimal("0.40")
     tranche1_working_days: int = 14

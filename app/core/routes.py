@@ -3,7 +3,8 @@
 from collections.abc import Iterable
 from typing import Any
 
-from starlette.routing import BaseRoute, Match
+from fastapi.routing import iter_route_contexts
+from starlette.routing import BaseRoute, get_route_path
 from starlette.types import Scope
 
 IMPLIED_BY_GET = "HEAD"
@@ -17,10 +18,12 @@ def allowed_methods(routes: Iterable[BaseRoute], scope: Scope) -> list[str]:
 
     Starlette names the methods of the first route whose path matches; the same path is often served by
     several routes (``GET /agreements`` and ``POST /agreements``), so all of them are asked."""
+    path = get_route_path(scope)
     methods: set[str] = set()
-    for route in routes:
-        route_methods: Any = getattr(route, "methods", None)
-        if route_methods and route.matches(scope)[0] is not Match.NONE:
+    for route in iter_route_contexts(routes):  # included routers' routes with their prefixes
+        route_methods: Any = route.methods
+        regex: Any = getattr(route, "path_regex", None)
+        if route_methods and regex is not None and regex.match(path):
             methods.update(route_methods)
     if not methods:
         return []

@@ -11,10 +11,10 @@ The layers, outermost first (``install_web_middleware``):
    ``If-None-Match``/``If-Modified-Since`` answered with 304, and ``Cache-Control`` and ``Vary``.
 """
 
-import hashlib
 from collections.abc import Sequence
 from email.utils import parsedate_to_datetime
 
+import anyio
 from fastapi import FastAPI
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.config import Settings
 from app.core.errors import CorsNotAllowed, render
+from app.core.etag import body_etag
 from app.core.routes import allowed_methods
 
 READ_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
@@ -98,7 +99,8 @@ ROUTED_KEYS = ("route", "endpoint", "path_params")
 
 class MethodsMiddleware:
     """HEAD wherever GET works: the GET runs and only its headers are sent (a streamed export still runs to
-    its end: its body is dropped, not cut, so its transaction closes as usual). OPTIONS on a routed path is a
+    its end: its body is dropped, not cut, so its transaction closes as usual; the app is not told that the
+    client has gone until it has finished). OPTIONS on a routed path is a
     204 with ``Allow``; on any other path it falls through to the router's 404."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -113,6 +115,18 @@ class MethodsMiddleware:
             return
         as_get = {**scope, "method": "GET"}  # a copy: the server must still see HEAD, to send no body
         sent_end = False
+        asked = False
+        finished = anyio.Event()
+
+        async def until_finished() -> Message:
+            """The request, then nothing: the server reports the client gone once the (empty) answer is complete,
+            and a streamed answer would be cancelled mid-stream, its transaction with it."""
+            nonlocal asked
+            if not asked:
+                asked = True
+                return await receive()
+            await finished.wait()
+            return {"type": "http.disconnect"}
 
         async def headers_only(message: Message) -> None:
             nonlocal sent_end
@@ -123,8 +137,9 @@ class MethodsMiddleware:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
         try:
-            await self.app(as_get, receive, headers_only)
+            await self.app(as_get, until_finished, headers_only)
         finally:
+            finished.set()
             scope.update({key: as_get[key] for key in ROUTED_KEYS if key in as_get})
 
     async def _options(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -158,10 +173,6 @@ def _not_modified_since(if_modified_since: str, last_modified: str) -> bool:
         return parsedate_to_datetime(last_modified) <= parsedate_to_datetime(if_modified_since)
     except (TypeError, ValueError):
         return False  # an unreadable date is ignored (RFC 9110 §13.1.3)
-
-
-def body_etag(body: bytes) -> str:
-    return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
 class ConditionalGetMiddleware:

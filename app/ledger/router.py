@@ -82,6 +82,7 @@ async def disburse(
     responses=problems(AgreementNotFound),
 )
 async def list_disbursements(tx: Tx, agreement_id: IdPath, paging: Paging) -> Page[DisbursementOut]:
+    """The disbursements (SP2D) of an agreement, reversals included, in the order they were paid."""
     return await service.list_disbursements(tx, agreement_id, paging)
 
 
@@ -89,6 +90,7 @@ async def list_disbursements(tx: Tx, agreement_id: IdPath, paging: Paging) -> Pa
     "/disbursements/{disbursement_id:int}", response_model=DisbursementOut, responses=problems(DisbursementNotFound)
 )
 async def get_disbursement(tx: Tx, disbursement_id: IdPath) -> DisbursementOut:
+    """One disbursement and its reversal, if any."""
     return await service.get_disbursement(tx, disbursement_id)
 
 
@@ -120,11 +122,13 @@ async def refund(tx: Tx, actor: Treasurer, agreement_id: IdPath, body: RefundCre
     "/agreements/{agreement_id:int}/refunds", response_model=Page[RefundOut], responses=problems(AgreementNotFound)
 )
 async def list_refunds(tx: Tx, agreement_id: IdPath, paging: Paging) -> Page[RefundOut]:
+    """The refunds (STS) of an agreement."""
     return convert_page(await service.list_refunds(tx, agreement_id, paging), RefundOut)
 
 
 @router.get("/refunds/{refund_id:int}", response_model=RefundOut, responses=problems(RefundNotFound))
 async def get_refund(tx: Tx, refund_id: IdPath) -> RefundOut:
+    """One refund."""
     return RefundOut.model_validate(await service.get_refund(tx, refund_id))
 
 
@@ -136,6 +140,9 @@ async def get_refund(tx: Tx, refund_id: IdPath) -> RefundOut:
 async def close_agreement(
     tx: Tx, actor: Registrar, agreement_id: IdPath, response: Response, if_match: IfMatch = None
 ) -> AgreementOut:
+    """Close an agreement: nothing held by the recipient, no report under review, and an accepted final report. Send
+    its ETag as `If-Match` to refuse a stale change (412).
+    """
     agreement = await service.close(tx, actor, agreement_id, if_match)
     response.headers["ETag"] = agreement_etag(agreement)
     return agreement
@@ -147,6 +154,9 @@ async def close_agreement(
     responses=problems(*REVIEW_PROBLEMS, NotYourReport, AgreementClosed, SpendingExceedsDisbursed),
 )
 async def submit(tx: Tx, actor: Reporter, report_id: IdPath, response: Response, if_match: IfMatch = None) -> ReportOut:
+    """Submit a draft report for review; its spending then counts in the agreement's position. Send its ETag as `If-
+    Match` to refuse a stale change (412).
+    """
     report = await service.submit(tx, actor, report_id, if_match)
     response.headers["ETag"] = report_etag(report)
     return report
@@ -165,6 +175,9 @@ async def accept(
     body: ReviewNote | None = None,
     if_match: IfMatch = None,
 ) -> ReportOut:
+    """Accept a submitted report (finance or auditor), with an optional note. Send its ETag as `If-Match` to refuse a
+    stale change (412).
+    """
     report = await service.accept(tx, actor, report_id, if_match, body.note if body else None)
     response.headers["ETag"] = report_etag(report)
     return report
@@ -178,6 +191,9 @@ async def accept(
 async def return_report(
     tx: Tx, actor: Reviewer, report_id: IdPath, body: ReturnRequest, response: Response, if_match: IfMatch = None
 ) -> ReportOut:
+    """Return a submitted report to its recipient with a note saying what to fix. Send its ETag as `If-Match` to refuse
+    a stale change (412).
+    """
     report = await service.return_report(tx, actor, report_id, if_match, body.note)
     response.headers["ETag"] = report_etag(report)
     return report
@@ -189,6 +205,9 @@ async def return_report(
     responses=problems(*REVIEW_PROBLEMS, NotYourReport),
 )
 async def reopen(tx: Tx, actor: Reporter, report_id: IdPath, response: Response, if_match: IfMatch = None) -> ReportOut:
+    """Turn a returned report back into a draft its recipient can edit. Send its ETag as `If-Match` to refuse a stale
+    change (412).
+    """
     report = await service.reopen(tx, actor, report_id, if_match)
     response.headers["ETag"] = report_etag(report)
     return report

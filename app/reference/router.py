@@ -78,6 +78,9 @@ async def get_region(connection: ReadPool, code: RegionCodePath) -> Response:
 async def list_regions(
     tx: Tx, paging: Paging, level: RegionLevel | None = None, parent_code: RegionCodeQuery = None, q: SearchQuery = None
 ) -> Page[RegionOut]:
+    """Regions (provinces, regencies, cities) by Kemendagri code, filtered by `level`, `parent_code` or a part of the
+    name (`q`).
+    """
     page = await service.list_regions(tx, paging, level=level, parent_code=parent_code, q=q)
     return convert_page(page, RegionOut)
 
@@ -90,6 +93,7 @@ async def list_regions(
     responses=problems(ParentRegionMissing, RegionExists),
 )
 async def create_region(tx: Tx, actor: AdminActor, body: RegionCreate, response: Response) -> RegionOut:
+    """Add a region; its parent (the province of a regency or city) must exist."""
     region = await service.create_region(tx, actor, body)
     response.headers.update({"ETag": service.region_etag(region), "Location": f"/api/v1/regions/{region.code}"})
     return RegionOut.model_validate(region)
@@ -99,6 +103,7 @@ async def create_region(tx: Tx, actor: AdminActor, body: RegionCreate, response:
 async def update_region(
     tx: Tx, actor: AdminActor, code: RegionCodePath, body: RegionUpdate, response: Response, if_match: IfMatch = None
 ) -> RegionOut:
+    """Rename a region. Send its ETag as `If-Match` to refuse a stale change (412)."""
     region = await service.update_region(tx, actor, code, body, if_match)
     response.headers["ETag"] = service.region_etag(region)
     return RegionOut.model_validate(region)
@@ -123,6 +128,7 @@ async def update_region(
     },
 )
 async def import_regions(request: Request, tx: Tx, actor: AdminActor) -> RegionImportResult:
+    """Create or rename regions from a CSV (`code,name[,level]`), all rows or none."""
     require_media_type(request, "text/csv")
     return await importer.import_regions(tx, actor, await read_limited_body(request, REGION_IMPORT_LIMIT))
 
@@ -135,12 +141,14 @@ async def list_elections(
     kind: ElectionKind | None = None,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> Page[ElectionOut]:
+    """Elections (Pilkada), filtered by region, kind or the year of voting day."""
     page = await service.list_elections(tx, paging, region_code=region_code, kind=kind, year=year)
     return convert_page(page, ElectionOut)
 
 
 @router.get("/elections/{election_id:int}", response_model=ElectionOut, responses=problems(ElectionNotFound))
 async def get_election(tx: Tx, election_id: IdPath, response: Response) -> ElectionOut:
+    """One election, with its ETag and Last-Modified."""
     election = await service.get_election(tx, election_id)
     response.headers.update(validators(service.election_etag(election), election.updated_at))
     return ElectionOut.model_validate(election)
@@ -154,6 +162,7 @@ async def get_election(tx: Tx, election_id: IdPath, response: Response) -> Elect
     responses=problems(UnknownRegion, ElectionKindMismatch, ElectionExists),
 )
 async def create_election(tx: Tx, actor: AdminActor, body: ElectionCreate, response: Response) -> ElectionOut:
+    """Add an election; its kind must fit the level of its region (governor: province, regent: regency, mayor: city)."""
     election = await service.create_election(tx, actor, body)
     response.headers.update({"ETag": service.election_etag(election), "Location": f"/api/v1/elections/{election.id}"})
     return ElectionOut.model_validate(election)
@@ -167,6 +176,9 @@ async def create_election(tx: Tx, actor: AdminActor, body: ElectionCreate, respo
 async def update_election(
     tx: Tx, actor: AdminActor, election_id: IdPath, body: ElectionUpdate, response: Response, if_match: IfMatch = None
 ) -> ElectionOut:
+    """Change an election (name, voting day, the day the winner was proposed). Send its ETag as `If-Match` to refuse a
+    stale change (412).
+    """
     election = await service.update_election(tx, actor, election_id, body, if_match)
     response.headers["ETag"] = service.election_etag(election)
     return ElectionOut.model_validate(election)
@@ -180,12 +192,14 @@ async def list_recipients(
     kind: RecipientKind | None = None,
     q: SearchQuery = None,
 ) -> Page[RecipientOut]:
+    """Grant recipients (KPU, Bawaslu, Polri, TNI offices), filtered by region, kind or a part of the name."""
     page = await service.list_recipients(tx, paging, region_code=region_code, kind=kind, q=q)
     return convert_page(page, RecipientOut)
 
 
 @router.get("/recipients/{recipient_id:int}", response_model=RecipientOut, responses=problems(RecipientNotFound))
 async def get_recipient(tx: Tx, recipient_id: IdPath, response: Response) -> RecipientOut:
+    """One recipient, with its ETag and Last-Modified."""
     recipient = await service.get_recipient(tx, recipient_id)
     response.headers.update(validators(service.recipient_etag(recipient), recipient.updated_at))
     return RecipientOut.model_validate(recipient)
@@ -199,6 +213,7 @@ async def get_recipient(tx: Tx, recipient_id: IdPath, response: Response) -> Rec
     responses=problems(UnknownRegion, RecipientExists),
 )
 async def create_recipient(tx: Tx, actor: AdminActor, body: RecipientCreate, response: Response) -> RecipientOut:
+    """Add a grant recipient and its grant account."""
     recipient = await service.create_recipient(tx, actor, body)
     response.headers.update(
         {"ETag": service.recipient_etag(recipient), "Location": f"/api/v1/recipients/{recipient.id}"}
@@ -219,6 +234,7 @@ async def update_recipient(
     response: Response,
     if_match: IfMatch = None,
 ) -> RecipientOut:
+    """Change a recipient or its grant account. Send its ETag as `If-Match` to refuse a stale change (412)."""
     recipient = await service.update_recipient(tx, actor, recipient_id, body, if_match)
     response.headers["ETag"] = service.recipient_etag(recipient)
     return RecipientOut.model_validate(recipient)
@@ -226,9 +242,11 @@ async def update_recipient(
 
 @router.get("/codes/stages", response_model=StageList)
 async def list_stages(tx: Tx) -> StageList:
+    """The published list of election stages (tahapan) a usage item is booked against."""
     return StageList(data=[StageOut.model_validate(row) for row in await service.list_stages(tx)])
 
 
 @router.get("/codes/categories", response_model=CodeList)
 async def list_categories(tx: Tx) -> CodeList:
+    """The published list of spending categories a usage item is booked against."""
     return CodeList(data=[CodeOut.model_validate(row) for row in await service.list_categories(tx)])

@@ -66,6 +66,7 @@ IMPORT_TYPES = {
 async def create_report(
     tx: Tx, actor: Reporter, agreement_id: IdPath, body: ReportCreate, response: Response
 ) -> ReportOut:
+    """Open a draft usage report (interim or final) for a period of the recipient's own agreement."""
     report = await service.create_report(tx, actor, agreement_id, body)
     response.headers.update({"ETag": service.report_etag(report), "Location": f"/api/v1/usage-reports/{report.id}"})
     return ReportOut.model_validate(report)
@@ -77,11 +78,13 @@ async def create_report(
     responses=problems(AgreementNotFound),
 )
 async def list_reports(tx: Tx, actor: CurrentActor, agreement_id: IdPath, paging: Paging) -> Page[ReportOut]:
+    """The usage reports of an agreement: drafts only to their recipient's key."""
     return convert_page(await service.list_reports(tx, actor, agreement_id, paging), ReportOut)
 
 
 @router.get("/usage-reports/{report_id:int}", response_model=ReportOut, responses=problems(ReportNotFound))
 async def get_report(tx: Tx, actor: CurrentActor, report_id: IdPath, response: Response) -> ReportOut:
+    """One usage report with its total and item count, its ETag and Last-Modified."""
     report = await service.get_report(tx, actor, report_id)
     response.headers.update(validators(service.report_etag(report), report.updated_at))
     return ReportOut.model_validate(report)
@@ -95,6 +98,7 @@ async def get_report(tx: Tx, actor: CurrentActor, report_id: IdPath, response: R
     responses=problems(*DRAFT_PROBLEMS, ItemsRejected),
 )
 async def add_items(tx: Tx, actor: Reporter, report_id: IdPath, body: ItemBatch, response: Response) -> ItemsAdded:
+    """Add up to 1,000 items to a draft report, all or none."""
     report = await service.add_items(tx, actor, report_id, body.items)
     response.headers["ETag"] = service.report_etag(report)
     return ItemsAdded(added=len(body.items), report=report)
@@ -111,6 +115,9 @@ async def list_items(
     spent_from: date | None = None,
     spent_to: date | None = None,
 ) -> Page[ItemOut]:
+    """The items of a report, filtered by category, stage or the day spent; payees and document numbers are withheld
+    without a key.
+    """
     return await service.list_items(
         tx, actor, report_id, paging, category=category, stage=stage, spent_from=spent_from, spent_to=spent_to
     )
@@ -122,11 +129,13 @@ async def list_items(
     responses=problems(ItemNotFound, *DRAFT_PROBLEMS, ItemsRejected),
 )
 async def update_item(tx: Tx, actor: Reporter, item_id: ItemIdPath, body: ItemUpdate) -> ItemOut:
+    """Change an item of a draft report."""
     return service.item_view(await service.update_item(tx, actor, item_id, body), actor)
 
 
 @router.delete("/usage-items/{item_id:int}", status_code=204, responses=problems(ItemNotFound, *DRAFT_PROBLEMS))
 async def delete_item(tx: Tx, actor: Reporter, item_id: ItemIdPath) -> Response:
+    """Remove an item from a draft report."""
     await service.delete_item(tx, actor, item_id)
     return Response(status_code=204)
 
@@ -170,4 +179,5 @@ async def import_items(
     responses=problems(AgreementNotFound),
 )
 async def budget_variance(tx: Tx, agreement_id: IdPath) -> BudgetVariance:
+    """Spending against each budget line (RAB) of an agreement."""
     return await service.budget_variance(tx, agreement_id)
