@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
 from app.access.router import router as access_router
@@ -54,6 +55,10 @@ async def _replay(request: Request, exc: Exception) -> Response:
     return replay_response(exc)
 
 
+def operation_id(route: APIRoute) -> str:
+    return route.name
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -81,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # intranet reaches no CDN.
     app = FastAPIOffline(
         swagger_ui_parameters={"validatorUrl": None},
+        # Operation ids are the handlers' names (`create_agreement`, `disburse`): what generated clients call.
+        generate_unique_id_function=operation_id,
         title="Hibah",
         version="1.0.0",
         summary="Pilkada grant-fund accountability API",

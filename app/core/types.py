@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Annotated
 
-from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 NO_NUL = r"^[^\x00]*$"
 
@@ -20,7 +20,13 @@ def _plausible(value: date) -> date:
     return value
 
 
-LedgerDate = Annotated[date, AfterValidator(_plausible)]
+# The document states the range as a pattern (JSON Schema has no bounds for dates): 2000-01-01 to 2100-12-31.
+PLAUSIBLE_DATE_PATTERN = r"^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"
+LedgerDate = Annotated[
+    date,
+    AfterValidator(_plausible),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": PLAUSIBLE_DATE_PATTERN}),
+]
 
 INPUT_MODEL = ConfigDict(extra="forbid", str_strip_whitespace=True)
 """Inputs refuse unknown fields: a misspelt field is a client bug to report, not to ignore."""
