@@ -40,7 +40,8 @@ def test_spectral_finds_nothing(document: dict[str, Any], tmp_path: Path) -> Non
     spectral = system_tool("spectral")
     (tmp_path / "openapi.json").write_text(json.dumps(document))
     (tmp_path / ".spectral.yaml").write_text('extends: ["spectral:oas"]\n')
-    options = ["--ruleset", ".spectral.yaml", "--format", "json", "--output", "findings.json", "--fail-severity", "hint"]
+    options = ["--ruleset", ".spectral.yaml", "--format", "json", "--output", "findings.json"]
+    options += ["--fail-severity", "hint"]
     result = subprocess.run(
         [spectral, "lint", *options, "--quiet", "openapi.json"],
         cwd=tmp_path,
