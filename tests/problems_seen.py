@@ -6,6 +6,7 @@ response, and the ``code`` of each problem; at the end of the session the notes 
 raises without its route declaring it, fails the run.
 """
 
+import gzip
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,14 +29,16 @@ class ProblemRecorder:
             await self.app(scope, receive, send)
             return
         status = 0
-        problem = False
+        problem = gzipped = False
         body = bytearray()
 
         async def recording(message: Message) -> None:
-            nonlocal status, problem
+            nonlocal status, problem, gzipped
             if message["type"] == "http.response.start":
                 status = message["status"]
-                problem = dict(message.get("headers", [])).get(b"content-type") == b"application/problem+json"
+                headers = dict(message.get("headers", []))
+                problem = headers.get(b"content-type") == b"application/problem+json"
+                gzipped = headers.get(b"content-encoding") == b"gzip"
             elif message["type"] == "http.response.body" and problem:
                 body.extend(message.get("body", b""))
             await send(message)
@@ -43,7 +46,8 @@ class ProblemRecorder:
         await self.app(scope, receive, recording)
         path = self._path_of(scope.get("endpoint"))
         if path is not None:
-            code = json.loads(bytes(body)).get("code", "") if problem and body else None
+            text = gzip.decompress(body) if gzipped else bytes(body)
+            code = json.loads(text).get("code", "") if problem and body else None
             self.seen.add((path, scope["method"], status, code))
 
     def _path_of(self, endpoint: object) -> str | None:

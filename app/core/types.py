@@ -6,8 +6,12 @@ from typing import Annotated
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 NO_NUL = r"^[^\x00]*$"
+# Text is stripped before its length is checked; these say the same in the document's terms (JSON Schema
+# checks the text as sent): at least one, or at least three, characters once the spaces around are gone.
+NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+THREE_OR_MORE = r"^[^\x00]*[^\s\x00][^\x00]+[^\s\x00][^\x00]*$"
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NOT_BLANK)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=NO_NUL)]
 
 EARLIEST_DATE = date(2000, 1, 1)

@@ -6,15 +6,15 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from app.core.money import Money, MoneyOut
-from app.core.types import INPUT_MODEL, NO_NUL, DbId, LedgerDate, Note
+from app.core.types import INPUT_MODEL, NOT_BLANK, DbId, LedgerDate, Note
 from app.grants.models import AgreementStatus, AmendmentReason, Scheme
 
 DocumentNumber = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NO_NUL),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NOT_BLANK),
     Field(description="The number printed on the document (NPHD, adendum, SP2D or STS)."),
 ]
-CodeText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=48, pattern=NO_NUL)]
+CodeText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=48, pattern=NOT_BLANK)]
 MAX_BUDGET_LINES = 500
 
 

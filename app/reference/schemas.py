@@ -14,7 +14,7 @@ from pydantic import (
     field_validator,
 )
 
-from app.core.types import INPUT_MODEL, LedgerDate, Name
+from app.core.types import INPUT_MODEL, NOT_BLANK, LedgerDate, Name
 from app.reference.models import ElectionKind, RecipientKind, RegionLevel
 
 REGION_CODE_PATTERN = r"^[0-9]{2}(\.[0-9]{2})?$"
@@ -133,9 +133,7 @@ class ElectionOut(BaseModel):
     updated_at: datetime
 
 
-AccountText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00]*$")
-]
+AccountText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NOT_BLANK)]
 AccountNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9][0-9 .-]{3,32}[0-9]$")]
 
 
