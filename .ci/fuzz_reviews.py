@@ -35,7 +35,9 @@ def main() -> None:
     base, key = sys.argv[1], sys.argv[2]
     with httpx.Client(base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
         agreement_id = http.get("/agreements", params={"recipient_id": 3}).json()["data"][0]["id"]
-        print(submitted_report(http, agreement_id, "Untuk diterima"), submitted_report(http, agreement_id, "Untuk dikembalikan"))
+        to_accept = submitted_report(http, agreement_id, "Untuk diterima")
+        to_return = submitted_report(http, agreement_id, "Untuk dikembalikan")
+        print(to_accept, to_return)
 
 
 if __name__ == "__main__":

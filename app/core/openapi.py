@@ -28,6 +28,7 @@ from app.core.errors import (
     BodyUnreadable,
     DomainError,
     EtagMismatch,
+    InconsistentInput,
     NotFound,
     PayloadTooLarge,
     Problem,
@@ -163,7 +164,7 @@ def implied_errors(route: RouteContext) -> set[type[DomainError]]:
     if takes_input:
         found.add(RequestInvalid)
     if route.body_field is not None:
-        found.update((PayloadTooLarge, BodyUnreadable))
+        found.update((PayloadTooLarge, BodyUnreadable, InconsistentInput))
     elif "requestBody" in (route.openapi_extra or {}):
         found.add(PayloadTooLarge)
     return found

@@ -6,7 +6,7 @@ from fastapi import Depends, Path, Query, Request, Response
 
 from app.core.auth import AdminActor
 from app.core.deps import Tx
-from app.core.errors import UnsupportedMediaType
+from app.core.errors import FieldsCannotBeEmptied, UnsupportedMediaType
 from app.core.http import IfMatch, domain_router, read_limited_body, require_media_type, validators
 from app.core.idempotency import OptionalIdempotency
 from app.core.openapi import problems
@@ -171,7 +171,7 @@ async def create_election(tx: Tx, actor: AdminActor, body: ElectionCreate, respo
 @router.patch(
     "/elections/{election_id:int}",
     response_model=ElectionOut,
-    responses=problems(ElectionNotFound, WinnerBeforeVoting, ElectionExists),
+    responses=problems(ElectionNotFound, WinnerBeforeVoting, ElectionExists, FieldsCannotBeEmptied),
 )
 async def update_election(
     tx: Tx, actor: AdminActor, election_id: IdPath, body: ElectionUpdate, response: Response, if_match: IfMatch = None
@@ -224,7 +224,7 @@ async def create_recipient(tx: Tx, actor: AdminActor, body: RecipientCreate, res
 @router.patch(
     "/recipients/{recipient_id:int}",
     response_model=RecipientOut,
-    responses=problems(RecipientNotFound, RecipientExists),
+    responses=problems(RecipientNotFound, RecipientExists, FieldsCannotBeEmptied),
 )
 async def update_recipient(
     tx: Tx,

@@ -14,10 +14,12 @@ from pydantic import (
     field_validator,
 )
 
+from app.core.errors import InputRule
 from app.core.types import INPUT_MODEL, NOT_BLANK, LedgerDate, Name
 from app.reference.models import ElectionKind, RecipientKind, RegionLevel
 
-REGION_CODE_PATTERN = r"^[0-9]{2}(\.[0-9]{2})?$"
+# Province 11-99; regency 01-69 or city 71-99 (the ranges level_of_code applies).
+REGION_CODE_PATTERN = r"^(1[1-9]|[2-9][0-9])(\.(0[1-9]|[1-6][0-9]|7[1-9]|[89][0-9]))?$"
 _PROVINCE = re.compile(r"^[0-9]{2}$")
 
 
@@ -66,7 +68,10 @@ class RegionCreate(BaseModel):
             return level
         derived = level_of_code(code)
         if level is not None and level != derived:
-            raise ValueError(f"code {code} is a {derived.value}, not a {level.value}")
+            raise InputRule(
+                f"code {code} is a {derived.value}, not a {level.value}",
+                f"kode {code} adalah {derived.value}, bukan {level.value}",
+            )
         return derived
 
 
@@ -107,7 +112,10 @@ class ElectionCreate(BaseModel):
     def _winner_after_voting(cls, value: date | None, info: ValidationInfo) -> date | None:
         voting_day = info.data.get("voting_day")
         if value is not None and voting_day is not None and value < voting_day:
-            raise ValueError("winner_proposed_on cannot precede voting_day")
+            raise InputRule(
+                "winner_proposed_on cannot precede voting_day",
+                "winner_proposed_on tidak boleh sebelum voting_day",
+            )
         return value
 
 

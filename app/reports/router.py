@@ -8,7 +8,7 @@ from fastapi import Depends, Path, Query, Request, Response
 from app.core.actor import Actor, Role
 from app.core.auth import CurrentActor, require
 from app.core.deps import Tx
-from app.core.errors import UnsupportedMediaType
+from app.core.errors import FieldsCannotBeEmptied, UnsupportedMediaType
 from app.core.http import domain_router, require_media_type, validators
 from app.core.idempotency import OptionalIdempotency, StreamedIdempotency
 from app.core.openapi import problems
@@ -126,7 +126,7 @@ async def list_items(
 @router.patch(
     "/usage-items/{item_id:int}",
     response_model=ItemOut,
-    responses=problems(ItemNotFound, *DRAFT_PROBLEMS, ItemsRejected),
+    responses=problems(ItemNotFound, *DRAFT_PROBLEMS, ItemsRejected, FieldsCannotBeEmptied),
 )
 async def update_item(tx: Tx, actor: Reporter, item_id: ItemIdPath, body: ItemUpdate) -> ItemOut:
     """Change an item of a draft report."""

@@ -5,6 +5,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from app.core.errors import InputRule
 from app.core.money import Money, MoneyOut
 from app.core.types import INPUT_MODEL, NO_NUL, NOT_BLANK, THREE_OR_MORE, LedgerDate, Name, Note
 from app.reports.models import ReportKind, ReportStatus
@@ -32,7 +33,7 @@ class ReportCreate(BaseModel):
     @model_validator(mode="after")
     def _period_order(self) -> Self:
         if self.period_end < self.period_start:
-            raise ValueError("period_end cannot precede period_start")
+            raise InputRule("period_end cannot precede period_start", "period_end tidak boleh sebelum period_start")
         return self
 
 
