@@ -110,12 +110,12 @@ def server_address(database_url: str) -> Iterator[str]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run if the server answered a problem code its OpenAPI document does not list."""
+    """Fail the run if the server answered a status or a problem code its OpenAPI document does not list."""
     missing = [line for recorder in RECORDERS for line in recorder.undocumented()]
     if missing:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
-            reporter.write_sep("=", "problem codes answered but not in the OpenAPI document", red=True)
+            reporter.write_sep("=", "statuses and problem codes answered but not in the OpenAPI document", red=True)
             for line in missing:
                 reporter.write_line(line)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
