@@ -36,10 +36,13 @@ DESCRIPTION = """
 Hibah makes Indonesian regional-election grant money (dana hibah Pilkada) accountable: grant
 agreements (NPHD), disbursements, spending reports and refunds, each traceable to the rupiah.
 
-* Money is a decimal string with two places (`"23116413980.00"`).
+* Money is a decimal string with two places (`"23116413980.00"`); input is ASCII digits with at most
+  two places, or an integer. Dates are `YYYY-MM-DD`, nothing else.
 * Errors are RFC 9457 `application/problem+json` with a stable `code`; send
   `Accept-Language: id` for Indonesian.
 * Writes need `Authorization: Bearer <api key>`; public reads need no key.
+* Who sees what: payees, document numbers and grant account numbers and holders are `null` except for
+  finance, auditor and admin keys and the key of the recipient they belong to.
 """
 
 

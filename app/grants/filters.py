@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from fastapi import Depends, Query
 from sqlmodel import col
 
-from app.core.types import DB_ID_MAX
+from app.core.types import DB_ID_MAX, Year
 from app.grants.models import Agreement, AgreementStatus
 from app.reference.models import Election, RecipientKind
 from app.reference.schemas import REGION_CODE_PATTERN
@@ -54,7 +54,7 @@ def agreement_filter(  # noqa: PLR0917 - FastAPI reads each query parameter from
     recipient_id: IdQuery = None,
     recipient_kind: RecipientKind | None = None,
     status: AgreementStatus | None = None,
-    year: Annotated[int | None, Query(ge=2000, le=2100, description="Year of the voting day.")] = None,
+    year: Annotated[Year | None, Query(description="Year of the voting day.")] = None,
 ) -> AgreementFilter:
     return AgreementFilter(region_code, province, election_id, recipient_id, recipient_kind, status, year)
 

@@ -22,8 +22,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
-from app.core.actor import Actor, Role
+from app.core.actor import Actor
 from app.core.db import transaction
+from app.core.visibility import may_see_sql, shown
 from app.grants.filters import AgreementFilter
 from app.grants.models import Agreement
 from app.ledger.models import Disbursement, DisbursementReversal, Refund
@@ -186,7 +187,7 @@ USAGE_ITEM_HEADER = (
 
 
 def usage_items_export(where: AgreementFilter, items: ItemFilter, actor: Actor) -> Export:
-    withheld = sa.null()
+    owner = col(Agreement.recipient_id)
     statement = (
         sa.select(
             col(UsageItem.id),
@@ -199,8 +200,8 @@ def usage_items_export(where: AgreementFilter, items: ItemFilter, actor: Actor) 
             col(UsageItem.stage),
             col(UsageItem.description),
             col(UsageItem.amount),
-            withheld if actor.is_public else col(UsageItem.payee),
-            withheld if actor.is_public else col(UsageItem.document_number),
+            shown(actor, col(UsageItem.payee), owner),  # the visibility policy, row by row
+            shown(actor, col(UsageItem.document_number), owner),
             col(UsageItem.evidence_sha256),
         )
         .join(UsageReport, col(UsageReport.id) == col(UsageItem.report_id))
@@ -208,13 +209,9 @@ def usage_items_export(where: AgreementFilter, items: ItemFilter, actor: Actor) 
         .where(*where.conditions(), *items.conditions())
         .order_by(col(UsageItem.id))
     )
-    if actor.is_public:
-        statement = statement.where(col(UsageReport.status).in_(COUNTED_STATUSES))
-    elif actor.role == Role.recipient:
-        # As in the API: a recipient sees other recipients' reports only once they are submitted.
-        statement = statement.where(
-            sa.or_(col(UsageReport.status).in_(COUNTED_STATUSES), col(Agreement.recipient_id) == actor.recipient_id)
-        )
+    # As in the API (reports.rules.visible): drafts and returned reports only to those who see their owner's
+    # private fields; everyone else reads a report once it is submitted.
+    statement = statement.where(sa.or_(col(UsageReport.status).in_(COUNTED_STATUSES), may_see_sql(actor, owner)))
     return Export(USAGE_ITEM_HEADER, statement)
 
 

@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 from app.core.auth import CurrentActor
 from app.core.deps import AppSettings, Tx
 from app.core.http import domain_router
-from app.core.types import DB_ID_MAX
+from app.core.types import DB_ID_MAX, LedgerDate
 from app.grants.filters import AgreementFilters
 from app.oversight import exports, service
 from app.oversight.schemas import Findings, GroupBy, Rule, Severity, Summary
@@ -17,7 +17,8 @@ from app.oversight.schemas import Findings, GroupBy, Rule, Severity, Summary
 router = domain_router("oversight")
 
 EXPORT_NAME = r"^(agreements|disbursements|refunds|usage-items|findings)\.(csv|xlsx)$"
-AsOf = Annotated[date | None, Query(description="Check the records as they stood on this day (default: today).")]
+AsOf = Annotated[LedgerDate | None, Query(description="Check the records as they stood on this day (default: today).")]
+DateQuery = Annotated[LedgerDate | None, Query()]
 CodeQuery = Annotated[str | None, Query(max_length=48, pattern=r"^[a-z_]+$")]
 
 
@@ -53,7 +54,9 @@ async def compliance_findings(
     responses={200: {"content": {"text/csv": {}, exports.MEDIA_TYPES[exports.FileFormat.xlsx]: {}}}},
     description=(
         "`agreements`, `disbursements`, `refunds`, `usage-items` or `findings`, as `.csv` or `.xlsx`, with the"
-        " filters of the lists. Streamed in constant memory. Without a key, payees are withheld."
+        " filters of the lists. Streamed in constant memory. In `usage-items`, `payee` and `document_number` are"
+        " empty unless the reader is a finance, auditor or admin key, or the key of the recipient that owns the"
+        " row's report (README: who sees what)."
     ),
 )
 async def export(
@@ -66,8 +69,8 @@ async def export(
     report_id: Annotated[int | None, Query(ge=1, le=DB_ID_MAX)] = None,
     category: CodeQuery = None,
     stage: CodeQuery = None,
-    spent_from: date | None = None,
-    spent_to: date | None = None,
+    spent_from: DateQuery = None,
+    spent_to: DateQuery = None,
     as_of: AsOf = None,
     rule: Rule | None = None,
     severity: Severity | None = None,

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request, Response
 
-from app.core.auth import AdminActor
+from app.core.auth import AdminActor, CurrentActor
 from app.core.deps import Tx
 from app.core.errors import FieldsCannotBeEmptied, UnsupportedMediaType
 from app.core.http import IfMatch, domain_router, read_limited_body, require_media_type, validators
@@ -12,7 +12,7 @@ from app.core.idempotency import OptionalIdempotency
 from app.core.openapi import problems
 from app.core.pagination import Page, PageRequest, convert_page, page_request
 from app.core.reads import ReadPool
-from app.core.types import DB_ID_MAX, NO_NUL
+from app.core.types import DB_ID_MAX, NO_NUL, Year
 from app.reference import importer, service
 from app.reference.errors import (
     ElectionExists,
@@ -139,7 +139,7 @@ async def list_elections(
     paging: Paging,
     region_code: RegionCodeQuery = None,
     kind: ElectionKind | None = None,
-    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    year: Annotated[Year | None, Query()] = None,
 ) -> Page[ElectionOut]:
     """Elections (Pilkada), filtered by region, kind or the year of voting day."""
     page = await service.list_elections(tx, paging, region_code=region_code, kind=kind, year=year)
@@ -187,22 +187,22 @@ async def update_election(
 @router.get("/recipients", response_model=Page[RecipientOut])
 async def list_recipients(
     tx: Tx,
+    actor: CurrentActor,
     paging: Paging,
     region_code: RegionCodeQuery = None,
     kind: RecipientKind | None = None,
     q: SearchQuery = None,
 ) -> Page[RecipientOut]:
     """Grant recipients (KPU, Bawaslu, Polri, TNI offices), filtered by region, kind or a part of the name."""
-    page = await service.list_recipients(tx, paging, region_code=region_code, kind=kind, q=q)
-    return convert_page(page, RecipientOut)
+    return await service.list_recipients(tx, actor, paging, region_code=region_code, kind=kind, q=q)
 
 
 @router.get("/recipients/{recipient_id:int}", response_model=RecipientOut, responses=problems(RecipientNotFound))
-async def get_recipient(tx: Tx, recipient_id: IdPath, response: Response) -> RecipientOut:
-    """One recipient, with its ETag and Last-Modified."""
+async def get_recipient(tx: Tx, actor: CurrentActor, recipient_id: IdPath, response: Response) -> RecipientOut:
+    """One recipient, with its ETag and Last-Modified; its grant account only to the keys that may see it."""
     recipient = await service.get_recipient(tx, recipient_id)
     response.headers.update(validators(service.recipient_etag(recipient), recipient.updated_at))
-    return RecipientOut.model_validate(recipient)
+    return service.recipient_view(recipient, actor)
 
 
 @router.post(
@@ -218,7 +218,7 @@ async def create_recipient(tx: Tx, actor: AdminActor, body: RecipientCreate, res
     response.headers.update(
         {"ETag": service.recipient_etag(recipient), "Location": f"/api/v1/recipients/{recipient.id}"}
     )
-    return RecipientOut.model_validate(recipient)
+    return service.recipient_view(recipient, actor)
 
 
 @router.patch(
@@ -237,7 +237,7 @@ async def update_recipient(
     """Change a recipient or its grant account. Send its ETag as `If-Match` to refuse a stale change (412)."""
     recipient = await service.update_recipient(tx, actor, recipient_id, body, if_match)
     response.headers["ETag"] = service.recipient_etag(recipient)
-    return RecipientOut.model_validate(recipient)
+    return service.recipient_view(recipient, actor)
 
 
 @router.get("/codes/stages", response_model=StageList)

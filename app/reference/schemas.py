@@ -16,6 +16,7 @@ from pydantic import (
 
 from app.core.errors import InputRule
 from app.core.types import INPUT_MODEL, NOT_BLANK, LedgerDate, Name
+from app.core.visibility import private_field
 from app.reference.models import ElectionKind, RecipientKind, RegionLevel
 
 # Province 11-99; regency 01-69 or city 71-99 (the ranges level_of_code applies).
@@ -173,8 +174,8 @@ class RecipientOut(BaseModel):
     kind: RecipientKind
     region_code: str
     bank_name: str | None
-    account_number: str | None
-    account_holder: str | None
+    account_number: str | None = private_field("The grant account's number")
+    account_holder: str | None = private_field("The grant account's holder")
     version: int
     created_at: datetime
     updated_at: datetime

@@ -9,6 +9,7 @@ from app.core.etag import check_if_match, etag_of
 from app.core.models import utcnow
 from app.core.pagination import Page, PageRequest
 from app.core.reads import Reader
+from app.core.visibility import Private, withhold
 from app.reference import repository
 from app.reference.errors import (
     ElectionExists,
@@ -36,6 +37,7 @@ from app.reference.schemas import (
     ElectionCreate,
     ElectionUpdate,
     RecipientCreate,
+    RecipientOut,
     RecipientUpdate,
     RegionCreate,
     RegionOut,
@@ -178,6 +180,12 @@ async def get_recipient(tx: Transaction, recipient_id: int) -> Recipient:
     return await repository.get_recipient(tx.session, recipient_id)
 
 
+def recipient_view(recipient: Recipient, actor: Actor) -> RecipientOut:
+    """The recipient as ``actor`` may see it: its grant account's number and holder only to those the
+    visibility policy (app/core/visibility.py) shows them to."""
+    return withhold(actor, recipient.id, RecipientOut.model_validate(recipient), Private.account)
+
+
 async def _ensure_recipient_name_free(
     tx: Transaction, region_code: str, name: str, *, except_id: int | None = None
 ) -> None:
@@ -217,13 +225,17 @@ async def update_recipient(
 
 async def list_recipients(
     tx: Transaction,
+    actor: Actor,
     page: PageRequest,
     *,
     region_code: str | None = None,
     kind: RecipientKind | None = None,
     q: str | None = None,
-) -> Page[Recipient]:
-    return await repository.list_recipients(tx.session, page, region_code=region_code, kind=kind, q=q)
+) -> Page[RecipientOut]:
+    found = await repository.list_recipients(tx.session, page, region_code=region_code, kind=kind, q=q)
+    return Page[RecipientOut](
+        data=[recipient_view(recipient, actor) for recipient in found.data], next_cursor=found.next_cursor
+    )
 
 
 # --- code lists ----------------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 """HTTP routes of usage reports and their items: recipients write, everyone reads what they may see."""
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request, Response
@@ -13,7 +12,7 @@ from app.core.http import domain_router, require_media_type, validators
 from app.core.idempotency import OptionalIdempotency, StreamedIdempotency
 from app.core.openapi import problems
 from app.core.pagination import Page, PageRequest, convert_page, page_request
-from app.core.types import DB_ID_MAX
+from app.core.types import DB_ID_MAX, LedgerDate
 from app.grants.errors import AgreementClosed, AgreementNotFound
 from app.reports import importer, service
 from app.reports.errors import (
@@ -45,6 +44,7 @@ IdPath = Annotated[int, Path(ge=1, le=DB_ID_MAX)]
 ItemIdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Reporter = Annotated[Actor, Depends(require(Role.recipient))]
 CodeQuery = Annotated[str | None, Query(max_length=48, pattern=r"^[a-z_]+$")]
+DateQuery = Annotated[LedgerDate | None, Query()]
 DRAFT_PROBLEMS = (ReportNotFound, NotYourReport, AgreementClosed, ReportNotDraft)
 """What any write into a draft can meet."""
 
@@ -112,8 +112,8 @@ async def list_items(
     paging: Paging,
     category: CodeQuery = None,
     stage: CodeQuery = None,
-    spent_from: date | None = None,
-    spent_to: date | None = None,
+    spent_from: DateQuery = None,
+    spent_to: DateQuery = None,
 ) -> Page[ItemOut]:
     """The items of a report, filtered by category, stage or the day spent; payees and document numbers are withheld
     without a key.
@@ -130,7 +130,7 @@ async def list_items(
 )
 async def update_item(tx: Tx, actor: Reporter, item_id: ItemIdPath, body: ItemUpdate) -> ItemOut:
     """Change an item of a draft report."""
-    return service.item_view(await service.update_item(tx, actor, item_id, body), actor)
+    return await service.update_item(tx, actor, item_id, body)
 
 
 @router.delete("/usage-items/{item_id:int}", status_code=204, responses=problems(ItemNotFound, *DRAFT_PROBLEMS))

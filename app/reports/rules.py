@@ -9,8 +9,9 @@ JSON itself needs (types, and the same limits, so a bad value is refused before 
 """
 
 from app.core.actor import Actor, Role
-from app.core.money import MONEY_MAX, MONEY_PATTERN
-from app.core.types import EARLIEST_DATE, LATEST_DATE
+from app.core.money import MONEY_MAX, MONEY_PATTERN, NOT_AN_AMOUNT, NOT_POSITIVE, TOO_LARGE
+from app.core.types import DATE_PATTERN, EARLIEST_DATE, LATEST_DATE, NOT_A_DATE
+from app.core.visibility import may_see
 from app.reports.errors import NotYourReport
 from app.reports.models import COUNTED_STATUSES, ReportStatus
 
@@ -18,7 +19,6 @@ DESCRIPTION_MAX = 500
 PAYEE_MAX = 200
 DOCUMENT_MAX = 100
 EVIDENCE_PATTERN = "^[0-9a-f]{64}$"
-DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 COLUMNS = ("spent_on", "category", "stage", "description", "amount", "payee", "document_number", "evidence_sha256")
 REQUIRED = frozenset(("spent_on", "category", "stage", "description", "amount"))
 MAX_REPORTED_ROWS = 100
@@ -26,15 +26,15 @@ MAX_REPORTED_ROWS = 100
 
 CELL_CHECKS: dict[str, str] = {
     "spent_on": f"""CASE
-        WHEN t.spent_on IS NULL THEN 'not a date (YYYY-MM-DD between {EARLIEST_DATE.year} and {LATEST_DATE.year})'
+        WHEN t.spent_on IS NULL THEN '{NOT_A_DATE}'
         WHEN t.spent_on < $1::date OR t.spent_on > $2::date
             THEN 'outside the report period ' || $1::date || '..' || $2::date
         WHEN t.spent_on < $3::date THEN 'before the NPHD was signed (' || $3::date || ')'
     END""",
     "amount": f"""CASE
-        WHEN t.amount IS NULL THEN 'not an amount (digits, at most two decimal places)'
-        WHEN t.amount <= 0 THEN 'must be greater than zero'
-        WHEN t.amount > {MONEY_MAX} THEN 'must not exceed {MONEY_MAX}'
+        WHEN t.amount IS NULL THEN '{NOT_AN_AMOUNT}'
+        WHEN t.amount <= 0 THEN '{NOT_POSITIVE}'
+        WHEN t.amount > {MONEY_MAX} THEN '{TOO_LARGE}'
     END""",
     "category": """CASE
         WHEN t.category IS NULL THEN 'required'
@@ -62,21 +62,23 @@ ALL_CELLS_GOOD = " AND ".join(f"({check}) IS NULL" for check in CELL_CHECKS.valu
 
 # Text to typed values, for rows that arrive as text (the import's staging table): nested CASEs, because
 # PostgreSQL evaluates a CASE's branches in order, so a cast runs only on text the pattern before it has
-# vouched for, and a bad cell becomes NULL (which its check then names) instead of an error.
+# vouched for, and a bad cell becomes NULL (which its check then names) instead of an error. Dates and
+# amounts are taken exactly as the patterns of app/core (the JSON bodies' own) say, untrimmed: a cell
+# " 1" or "2024-03-01 " is refused here as it is in JSON. Text cells are trimmed, as JSON strings are.
 TYPED_FROM_TEXT = f"""
-       s.category, s.stage,
+       btrim(s.category) AS category, btrim(s.stage) AS stage,
        btrim(s.description) AS description, btrim(s.payee) AS payee,
        btrim(s.document_number) AS document_number, lower(btrim(s.evidence_sha256)) AS evidence,
-       CASE WHEN btrim(s.spent_on) ~ '{DATE_PATTERN}' THEN
-           CASE WHEN substr(btrim(s.spent_on), 1, 4)::int BETWEEN {EARLIEST_DATE.year} AND {LATEST_DATE.year}
-                 AND substr(btrim(s.spent_on), 6, 2)::int BETWEEN 1 AND 12 THEN
-               CASE WHEN substr(btrim(s.spent_on), 9, 2)::int BETWEEN 1 AND extract(day FROM
-                        make_date(substr(btrim(s.spent_on), 1, 4)::int, substr(btrim(s.spent_on), 6, 2)::int, 1)
+       CASE WHEN s.spent_on ~ '{DATE_PATTERN}' THEN
+           CASE WHEN substr(s.spent_on, 1, 4)::int BETWEEN {EARLIEST_DATE.year} AND {LATEST_DATE.year}
+                 AND substr(s.spent_on, 6, 2)::int BETWEEN 1 AND 12 THEN
+               CASE WHEN substr(s.spent_on, 9, 2)::int BETWEEN 1 AND extract(day FROM
+                        make_date(substr(s.spent_on, 1, 4)::int, substr(s.spent_on, 6, 2)::int, 1)
                         + interval '1 month - 1 day')::int
-                    THEN btrim(s.spent_on)::date END
+                    THEN s.spent_on::date END
            END
        END AS spent_on,
-       CASE WHEN btrim(s.amount) ~ '{MONEY_PATTERN}' THEN btrim(s.amount)::numeric END AS amount
+       CASE WHEN s.amount ~ '{MONEY_PATTERN}' THEN s.amount::numeric END AS amount
 """
 
 
@@ -108,10 +110,8 @@ def ensure_own_recipient(actor: Actor, recipient_id: int) -> None:
 
 def can_see_drafts(actor: Actor, recipient_id: int) -> bool:
     """Drafts (and returned reports) are the recipient's own work: the public and other recipients see
-    a report once it is submitted."""
-    if actor.role is None:
-        return False
-    return actor.role != Role.recipient or actor.recipient_id == recipient_id
+    a report once it is submitted. Who else sees them is the visibility policy's one rule."""
+    return may_see(actor, recipient_id)
 
 
 def visible(actor: Actor, status: ReportStatus, recipient_id: int) -> bool:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from app.core.errors import InputRule
 from app.core.money import Money, MoneyOut
 from app.core.types import INPUT_MODEL, NO_NUL, NOT_BLANK, THREE_OR_MORE, LedgerDate, Name, Note
+from app.core.visibility import WITHHELD_NOTE, private_field
 from app.reports.models import ReportKind, ReportStatus
 from app.reports.rules import DESCRIPTION_MAX, DOCUMENT_MAX, PAYEE_MAX
 
@@ -79,8 +80,10 @@ class ItemIn(BaseModel):
     stage: CodeText = Field(description="A code from /codes/stages.")
     description: Description
     amount: Money
-    payee: Payee | None = Field(default=None, description="Withheld from readers without a key.")
-    document_number: DocumentNumber | None = Field(default=None, description="Withheld from readers without a key.")
+    payee: Payee | None = Field(default=None, description="Who was paid. Private: " + WITHHELD_NOTE)
+    document_number: DocumentNumber | None = Field(
+        default=None, description="The receipt or proof's number. Private: " + WITHHELD_NOTE
+    )
     evidence_sha256: Sha256 | None = Field(default=None, description="SHA-256 of the receipt or proof, 64 hex digits.")
 
 
@@ -113,8 +116,8 @@ class ItemOut(BaseModel):
     stage: str
     description: str
     amount: MoneyOut
-    payee: str | None = Field(description="null for readers without a key (privacy of individual payees).")
-    document_number: str | None = Field(description="null for readers without a key.")
+    payee: str | None = private_field("Who was paid")
+    document_number: str | None = private_field("The number of the receipt or proof")
     evidence_sha256: str | None
 
 

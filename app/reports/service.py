@@ -14,6 +14,7 @@ from app.core.db import Transaction
 from app.core.errors import FieldError, FieldsCannotBeEmptied
 from app.core.etag import Versioned, etag_of
 from app.core.pagination import Page, PageRequest
+from app.core.visibility import Private, withhold
 from app.grants import repository as grants
 from app.grants.rules import ensure_open
 from app.reports import repository
@@ -35,11 +36,17 @@ def report_etag(report: Versioned) -> str:
 
 async def get_report(tx: Transaction, actor: Actor, report_id: int) -> UsageReport:
     """The report, if ``actor`` may see it: a draft is its recipient's own until submitted."""
+    report, _ = await _visible_report(tx, actor, report_id)
+    return report
+
+
+async def _visible_report(tx: Transaction, actor: Actor, report_id: int) -> tuple[UsageReport, int]:
+    """The report if ``actor`` may see it, and the recipient that owns it."""
     report = await repository.get_report(tx.session, report_id)
     agreement = await grants.get_agreement(tx.session, report.agreement_id)
     if not visible(actor, report.status, agreement.recipient_id):
         raise ReportNotFound(report_id)
-    return report
+    return report, agreement.recipient_id
 
 
 async def create_report(tx: Transaction, actor: Actor, agreement_id: int, data: ReportCreate) -> UsageReport:
@@ -121,6 +128,7 @@ REQUIRED_FIELDS = ("spent_on", "category", "stage", "description", "amount")
 
 
 async def update_item(tx: Transaction, actor: Actor, item_id: int, data: ItemUpdate) -> ItemOut:
+    """The item as changed, as ``actor`` may see it."""
     item, draft = await _locked_item(tx, actor, item_id)
     changes = data.model_dump(exclude_unset=True)
     emptied = [name for name in REQUIRED_FIELDS if name in changes and changes[name] is None]
@@ -132,7 +140,7 @@ async def update_item(tx: Transaction, actor: Actor, item_id: int, data: ItemUpd
     await repository.touch_report(tx.sql, draft.id, merged.amount - item["amount"], 0)
     payload = data.model_dump(mode="json", exclude_unset=True, exclude={"payee"})
     tx.record(actor, action="usage_item.update", entity="usage_item", entity_id=item_id, payload=payload)
-    return ItemOut.model_validate(dict(updated))
+    return item_view(ItemOut.model_validate(dict(updated)), actor, draft.recipient_id)
 
 
 async def delete_item(tx: Transaction, actor: Actor, item_id: int) -> None:
@@ -143,12 +151,11 @@ async def delete_item(tx: Transaction, actor: Actor, item_id: int) -> None:
     tx.record(actor, action="usage_item.delete", entity="usage_item", entity_id=item_id, payload=payload)
 
 
-def item_view(item: UsageItem | ItemOut, actor: Actor) -> ItemOut:
-    """Readers without a key never see who was paid, nor the document that names them."""
+def item_view(item: UsageItem | ItemOut, actor: Actor, owner_recipient_id: int) -> ItemOut:
+    """The item as ``actor`` may see it: who was paid, and the document naming them, only to those the
+    visibility policy (app/core/visibility.py) shows them to."""
     out = item if isinstance(item, ItemOut) else ItemOut.model_validate(item)
-    if actor.is_public:
-        return out.model_copy(update={"payee": None, "document_number": None})
-    return out
+    return withhold(actor, owner_recipient_id, out, Private.payee)
 
 
 async def list_items(
@@ -162,11 +169,11 @@ async def list_items(
     spent_from: date | None = None,
     spent_to: date | None = None,
 ) -> Page[ItemOut]:
-    await get_report(tx, actor, report_id)
+    _, owner = await _visible_report(tx, actor, report_id)
     items = await repository.list_items(
         tx.session, report_id, page, category=category, stage=stage, spent_from=spent_from, spent_to=spent_to
     )
-    return Page[ItemOut](data=[item_view(item, actor) for item in items.data], next_cursor=items.next_cursor)
+    return Page[ItemOut](data=[item_view(item, actor, owner) for item in items.data], next_cursor=items.next_cursor)
 
 
 # --- budget variance -----------------------------------------------------------------------------

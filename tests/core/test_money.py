@@ -24,7 +24,7 @@ class Position(BaseModel):
         (23116413980, Decimal("23116413980.00")),
         ("0.01", Decimal("0.01")),
         ("1.5", Decimal("1.50")),
-        (" 100.25 ", Decimal("100.25")),
+        ("0100.25", Decimal("100.25")),
         ("1000000000000000.00", Decimal("1000000000000000.00")),
     ],
 )
@@ -53,6 +53,16 @@ def test_accepts_strings_and_integers(given: object, stored: Decimal) -> None:
         "NaN",
         "Infinity",
         "1,000",
+        " 100.25 ",
+        " 1",
+        "1 ",
+        "1\n",
+        "+1",
+        ".5",
+        "5.",
+        "00000000000000001.00",
+        "\u0661\u0662",  # Arabic-Indic 12
+        "\uff11\uff12",  # fullwidth 12
         "1000000000000000.01",
         10**16,
         None,

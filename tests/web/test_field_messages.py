@@ -72,13 +72,13 @@ CASES: dict[str, tuple[str, str, Body, str, str, str]] = {
         "Harus lebih kecil dari atau sama dengan 500",
         "Input should be less than or equal to 500",
     ),
-    "date_from_datetime_parsing": (
+    "date (app.core.types)": (
         "POST",
         "/elections",
         changed(ELECTION, voting_day="27-11-2024"),
         "voting_day",
-        "Harus berupa tanggal dengan format YYYY-MM-DD",
-        "Input should be a valid date",
+        "harus tanggal dengan format YYYY-MM-DD",
+        "must be a date written YYYY-MM-DD",
     ),
     "model_attributes_type": (
         "POST",
@@ -112,6 +112,19 @@ def test_field_messages_follow_accept_language(
             messages[language] = {error["field"]: error["message"] for error in body["errors"]}
     assert messages["id"][field].startswith(indonesian), messages
     assert messages["en"][field].startswith(english), messages
+
+
+def test_money_and_date_messages_in_indonesian(client: httpx.Client, grant: Any) -> None:
+    body = {"tranche": 1, "amount": "0", "paid_on": "2024-13-01", "sp2d_number": "SP2D-X"}
+    headers = {**grant.finance, **ID, "Idempotency-Key": "pesan-1"}
+    problem = assert_problem(
+        client.post(f"/agreements/{grant.agreement_id}/disbursements", json=body, headers=headers), 422
+    )
+    messages = {error["field"]: error["message"] for error in problem["errors"]}
+    assert messages == {
+        "amount": "harus lebih besar dari nol",
+        "paid_on": "harus tanggal dengan format YYYY-MM-DD, dari 2000-01-01 sampai 2100-12-31, seperti 2024-11-27",
+    }
 
 
 def test_an_input_rule_is_its_own_code(client: httpx.Client, world: World) -> None:

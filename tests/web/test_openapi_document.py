@@ -2,6 +2,7 @@
 Spectral's `spectral:oas` ruleset finds nothing; Swagger UI and ReDoc load from this server alone."""
 
 import json
+import random
 import re
 import subprocess
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.core.money import MONEY_DOCUMENT_PATTERN, parse_money
 from tests.helpers import system_tool
 
 MONEY_WRITES = [
@@ -53,6 +55,28 @@ def test_spectral_finds_nothing(document: dict[str, Any], tmp_path: Path) -> Non
     findings = json.loads((tmp_path / "findings.json").read_text() or "[]")
     assert findings == [], [f"{f['code']} at {'.'.join(map(str, f['path']))}: {f['message']}" for f in findings]
     assert result.returncode == 0, result.stderr
+
+
+def test_the_documented_money_pattern_refuses_exactly_what_the_server_refuses() -> None:
+    pattern = re.compile(MONEY_DOCUMENT_PATTERN)
+    rng = random.Random(20261127)
+    edges = ["0", "0.00", "0.01", "1", "1000000000000000", "1000000000000000.00", "1000000000000000.01"]
+    edges += ["1000000000000001", "0999999999999999.99", "0000000000000001", "1.", ".5", "1.234", "9999999999999999"]
+    drawn = [
+        "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 17)))
+        + rng.choice(["", ".", "." + str(rng.randint(0, 999))])
+        for _ in range(20000)
+    ]
+    disagree = []
+    for text in edges + drawn:
+        try:
+            parse_money(text)
+            accepted = True
+        except ValueError:
+            accepted = False
+        if bool(pattern.fullmatch(text)) != accepted:
+            disagree.append(text)
+    assert disagree == []
 
 
 def test_money_writes_require_an_idempotency_key(document: dict[str, Any]) -> None:
