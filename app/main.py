@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 
 from app.access.router import router as access_router
 from app.audit.router import router as audit_router
@@ -21,6 +23,7 @@ from app.core.observability import configure_logging, flush_logs, sample_pool
 from app.core.observability import router as metrics_router
 from app.core.openapi import install_problem_openapi
 from app.core.reads import create_read_pool
+from app.core.web import install_web_middleware
 from app.grants import router as grants
 from app.health.router import router as health_router
 from app.ledger.router import router as ledger_router
@@ -59,6 +62,10 @@ async def _replay(request: Request, exc: Exception) -> Response:
     return replay_response(exc)
 
 
+def operation_id(route: APIRoute) -> str:
+    return route.name
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -87,7 +94,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.info("stopped")
             flush_logs()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the fastapi-offline package's own copies (/static-offline-docs): a Pemda
+    # intranet reaches no CDN.
+    app = FastAPIOffline(
+        swagger_ui_parameters={"validatorUrl": None},
+        # Operation ids are the handlers' names (`create_agreement`, `disburse`): what generated clients call.
+        generate_unique_id_function=operation_id,
         title="Hibah",
         version="1.0.0",
         summary="Pilkada grant-fund accountability API",
@@ -97,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_exception_handler(IdempotentReplay, _replay)
     app.add_middleware(BodyLimitMiddleware)
+    install_web_middleware(app, settings)
     app.add_middleware(RequestIdMiddleware)
 
     # Routes are matched in order, one by one (a few µs each, a tenth of a hot read's cost by the thirtieth):
@@ -120,5 +133,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.portal_cache = PageCache(settings.portal_cache_pages)
     app.state.portal_head = ChainHead(settings.portal_head_ttl_s)
     app.include_router(portal_router)
-    install_problem_openapi(app)
+    install_problem_openapi(app, settings)
     return app

@@ -44,6 +44,8 @@ from tests.helpers import (
 )
 from tests.problems_seen import ProblemRecorder
 
+WRITE_ORIGIN = "http://localhost:5173"
+"""The one browser origin the test server lets write (HIBAH_CORS_WRITE_ORIGINS); every origin may read."""
 KEEP_TABLES = {"alembic_version", "stage_code", "category_code"}
 RECORDERS: list[ProblemRecorder] = []
 
@@ -89,7 +91,9 @@ async def _boom() -> None:
 @pytest.fixture(scope="session")
 def server_address(database_url: str) -> Iterator[str]:
     # Pages follow every write at once: tests read what they just wrote (tests/portal/test_cache.py covers the TTL).
-    app = create_app(Settings(DATABASE_URL=database_url, log_level="warning", portal_head_ttl_s=0))
+    app = create_app(
+        Settings(DATABASE_URL=database_url, log_level="warning", portal_head_ttl_s=0, cors_write_origins=WRITE_ORIGIN)
+    )
     app.add_api_route("/__test__/boom", _boom, include_in_schema=False)
     recorder = ProblemRecorder(app)
     RECORDERS.append(recorder)
@@ -109,12 +113,12 @@ def server_address(database_url: str) -> Iterator[str]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run if the server answered a problem code its OpenAPI document does not list."""
+    """Fail the run if the server answered a status or a problem code its OpenAPI document does not list."""
     missing = [line for recorder in RECORDERS for line in recorder.undocumented()]
     if missing:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
-            reporter.write_sep("=", "problem codes answered but not in the OpenAPI document", red=True)
+            reporter.write_sep("=", "statuses and problem codes answered but not in the OpenAPI document", red=True)
             for line in missing:
                 reporter.write_line(line)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

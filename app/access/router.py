@@ -42,23 +42,27 @@ async def list_keys(
     role: Role | None = None,
     include_revoked: Annotated[bool, Query()] = True,
 ) -> Page[KeyOut]:
+    """API keys (never their secrets), filtered by role."""
     return convert_page(await service.list_keys(tx, paging, role=role, include_revoked=include_revoked), KeyOut)
 
 
 @router.get("/keys/me", response_model=WhoAmI)
 async def who_am_i(actor: CurrentActor) -> WhoAmI:
+    """The role and scope of the key sent, or the public without one."""
     return WhoAmI(key_id=actor.key_id, role=actor.role, recipient_id=actor.recipient_id, region_code=actor.region_code)
 
 
-@router.get("/keys/{key_id}", response_model=KeyOut, responses=problems(ApiKeyNotFound))
+@router.get("/keys/{key_id:int}", response_model=KeyOut, responses=problems(ApiKeyNotFound))
 async def get_key(tx: Tx, actor: AdminActor, key_id: KeyIdPath) -> KeyOut:
+    """One API key (never its secret)."""
     return KeyOut.model_validate(await service.get_key(tx, key_id))
 
 
 @router.post(
-    "/keys/{key_id}/revoke",
+    "/keys/{key_id:int}/revoke",
     response_model=KeyOut,
     responses=problems(ApiKeyNotFound, ApiKeyRevoked, CannotRevokeOwnKey),
 )
 async def revoke_key(tx: Tx, actor: AdminActor, key_id: KeyIdPath) -> KeyOut:
+    """Revoke an API key at once; an admin cannot revoke its own."""
     return KeyOut.model_validate(await service.revoke_key(tx, actor, key_id))

@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.core.actor import Role
+from app.core.errors import InputRule
 from app.core.types import INPUT_MODEL, DbId, Name
 from app.reference.schemas import RegionCode
 
@@ -26,14 +27,17 @@ class KeyCreate(BaseModel):
     def _recipient_scope_fits_role(cls, value: int | None, info: ValidationInfo) -> int | None:
         role = info.data.get("role")
         if role is not None and (role == Role.recipient) != (value is not None):
-            raise ValueError("required for the recipient role, and only for it")
+            raise InputRule(
+                "required for the recipient role, and only for it",
+                "wajib untuk peran recipient, dan hanya untuk peran itu",
+            )
         return value
 
     @field_validator("region_code")
     @classmethod
     def _region_scope_fits_role(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and info.data.get("role") not in (None, Role.finance):
-            raise ValueError("binds finance keys only")
+            raise InputRule("binds finance keys only", "hanya untuk kunci peran finance")
         return value
 
 

@@ -31,6 +31,7 @@ async def list_events(
     since: Annotated[datetime | None, Query(ge=EARLIEST, le=LATEST)] = None,
     until: Annotated[datetime | None, Query(ge=EARLIEST, le=LATEST)] = None,
 ) -> Page[AuditEventOut]:
+    """The audit log (hash-chained, append-only), filtered by entity, action, key or time."""
     page = await service.list_events(
         tx,
         paging,

@@ -23,12 +23,28 @@ class Settings(BaseSettings):
     portal_head_ttl_s: float = Field(default=1.0, ge=0, le=60)
     """How long a worker trusts the audit chain's head it last read before reading it again (0: every request)."""
 
+    # Browsers: every origin may read; only these (comma-separated, e.g. "https://portal.example.go.id")
+    # may write. Public answers may be kept this many seconds by browsers and shared caches.
+    cors_write_origins: str = ""
+    cache_max_age: int = Field(default=10, ge=0)
+
+    # Who answers for this instance, in the OpenAPI document's info.contact; and the code's licence.
+    contact_name: str = "Hibah operators"
+    contact_email: str = ""
+    contact_url: str = ""
+    license_name: str = "MIT License"
+    license_id: str = "MIT"
+
     # Compliance rules (Permendagri 54/2019 as amended by 41/2020); parameters, not code.
     tranche1_min_share: Decimal = Decimal("0.40")
     tranche1_working_days: int = 14
     lump_sum_working_days: int = 14
     tranche2_months_before_voting: int = 5
     report_months_after_winner: int = 3
+
+    @property
+    def cors_write_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_write_origins.split(",") if origin.strip()]
 
 
 @lru_cache

@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.core.i18n import Lang, pick_language, status_title
+from app.core.i18n import Lang, field_message_id, pick_language, status_title
+from app.core.routes import allowed_methods
 
 log = logging.getLogger("hibah.errors")
 
@@ -238,8 +239,33 @@ class RequestInvalid(InvalidInput):
     code = "validation_error"
 
 
+class Invalid(ValueError):
+    """What a request model's validator raises: its ``errors[].message`` in both languages."""
+
+    def __init__(self, english: str, indonesian: str) -> None:
+        super().__init__(english)
+        self.english = english
+        self.indonesian = indonesian
+
+    def in_language(self, lang: Lang) -> str:
+        return self.indonesian if lang == "id" else self.english
+
+
+class InputRule(Invalid):
+    """An ``Invalid`` for a rule no JSON Schema in the document can state (fields that depend on each other):
+    a problem made only of these has the code ``inconsistent_input``, not ``validation_error``."""
+
+
+class InconsistentInput(InvalidInput):
+    """Every field has its documented form, but together they break a rule of the input (``InputRule``)."""
+
+    code = "inconsistent_input"
+
+
 class FieldsCannotBeEmptied(InvalidInput):
-    code = "validation_error"
+    """A PATCH sends null for a field that may be left out but never emptied."""
+
+    code = "field_cannot_be_emptied"
 
     def __init__(self, fields: Sequence[str]) -> None:
         names = ", ".join(fields)
@@ -262,6 +288,19 @@ class DateTooEarly(InvalidInput):
             f"{self.field} {value} is before {self.before_en} ({limit}).",
             f"{self.field} {value} sebelum {self.before_id} ({limit}).",
             errors=[FieldError(field=self.field, message=f"must not be before {limit}")],
+        )
+
+
+class CorsNotAllowed(Forbidden):
+    """A browser asked (preflight) to write from an origin that is not among ``HIBAH_CORS_WRITE_ORIGINS``."""
+
+    code = "cors_origin_not_allowed"
+
+    def __init__(self, origin: str) -> None:
+        super().__init__(
+            f"The origin {origin} may read this API but not write to it, or asked for a method it does not serve.",
+            f"Asal {origin} boleh membaca API ini tetapi tidak boleh mengubah data,"
+            " atau meminta metode yang tidak ada.",
         )
 
 
@@ -358,7 +397,13 @@ def _field_name(location: tuple[int | str, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def _field_message(error: dict[str, Any]) -> str:
+def _field_message(error: dict[str, Any], lang: Lang) -> str:
+    context: dict[str, Any] = error.get("ctx") or {}
+    raised = context.get("error")
+    if isinstance(raised, Invalid):
+        return raised.in_language(lang)
+    if lang == "id":
+        return field_message_id(str(error.get("type", "")), context)
     message = str(error.get("msg", "invalid value"))
     # Pydantic prefixes errors from our own validators with this; the field name says enough.
     return message.removeprefix("Value error, ")
@@ -366,10 +411,16 @@ def _field_message(error: dict[str, Any]) -> str:
 
 async def handle_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [FieldError(field=_field_name(tuple(e.get("loc", ()))), message=_field_message(e)) for e in exc.errors()]
+    lang = language_of(request)
+    found = exc.errors()
+    errors = [FieldError(field=_field_name(tuple(e.get("loc", ()))), message=_field_message(e, lang)) for e in found]
     count = len(errors)
     plural = "s" if count != 1 else ""
-    problem = RequestInvalid(
+    # Fields each of their documented form that together break a rule the document cannot state get their own
+    # code: `validation_error` always means the request is not what the OpenAPI document describes.
+    rules_only = all(isinstance((e.get("ctx") or {}).get("error"), InputRule) for e in found)
+    kind = InconsistentInput if found and rules_only else RequestInvalid
+    problem = kind(
         f"The request has {count} invalid field{plural}; see errors.",
         f"Terdapat {count} kesalahan pada masukan; lihat daftar errors.",
         errors=errors,
@@ -407,7 +458,11 @@ async def handle_http_error(request: Request, exc: Exception) -> JSONResponse:
         )
     else:
         detail = str(exc.detail)
-    return problem_response(request, status=exc.status_code, code=code, detail=detail, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette names the methods of one route; the path may be served by several.
+        headers["Allow"] = ", ".join(allowed_methods(request.app.router.routes, request.scope))
+    return problem_response(request, status=exc.status_code, code=code, detail=detail, headers=headers)
 
 
 _SQLSTATE_PROBLEMS: dict[str, tuple[int, str, str, str]] = {

@@ -1,5 +1,6 @@
 """ETags from row versions, and the ``If-Match`` check that turns a stale write into a 412."""
 
+import hashlib
 from typing import Protocol
 
 from app.core.errors import EtagMismatch
@@ -12,6 +13,11 @@ class Versioned(Protocol):
     def id(self) -> int | None: ...
     @property
     def version(self) -> int: ...
+
+
+def body_etag(body: bytes) -> str:
+    """The ETag of an answer without a version of its own (a list, a summary): a digest of what it says."""
+    return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
 def etag_of(entity: str, key: object, version: int) -> str:

@@ -1,12 +1,26 @@
 """HTTP pieces the routers share: the route class, the If-Match header, media types, raw bodies."""
 
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.routing import APIRoute
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from app.core.errors import PayloadTooLarge, UnsupportedMediaType
+
+
+class RegionCodeConvertor(StringConvertor):
+    """A region code starts with a digit (``35``, ``35.74``), a fixed path segment with a letter: so
+    ``/regions/{code:region_code}`` never swallows ``/regions/import``. The code's full pattern is checked
+    by the parameter (422); ids use Starlette's ``int`` for the same reason (``/keys/me``)."""
+
+    regex = "[0-9][^/]*"
+
+
+register_url_convertor("region_code", RegionCodeConvertor())
 
 IfMatch = Annotated[
     str | None,
@@ -32,6 +46,14 @@ class HibahRoute(APIRoute):
             return response
 
         return handle_and_keep
+
+
+def validators(etag: str, modified: datetime) -> dict[str, str]:
+    """The ``ETag`` and ``Last-Modified`` (an HTTP date, RFC 9110 §5.6.7) of a single resource."""
+    return {
+        "ETag": etag,
+        "Last-Modified": format_datetime(modified.astimezone(UTC).replace(microsecond=0), usegmt=True),
+    }
 
 
 def domain_router(tag: str) -> APIRouter:

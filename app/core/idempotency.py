@@ -159,14 +159,15 @@ IdempotencyHeader = Annotated[
 
 @answers(IdempotencyKeyReused, InvalidIdempotencyKey)
 async def optional_idempotency(request: Request, tx: Tx, actor: CurrentActor, key: IdempotencyHeader = None) -> None:
-    if key is not None:
+    # Every create needs a key: without one the role check answers 401, before anything the body or headers say.
+    if key is not None and not actor.is_public:
         await _reserve(request, tx, actor, key, streamed=False)
 
 
 @answers(IdempotencyKeyReused, InvalidIdempotencyKey)
 async def streamed_idempotency(request: Request, tx: Tx, actor: CurrentActor, key: IdempotencyHeader = None) -> None:
     """For streamed uploads: the same key replays the first answer without reading the body again."""
-    if key is not None:
+    if key is not None and not actor.is_public:
         await _reserve(request, tx, actor, key, streamed=True)
 
 
@@ -203,6 +204,9 @@ class IdempotentWriter:
         InvalidIdempotencyKey,
     )
     hibah_key_required: bool = True
+    # The parameter is optional to FastAPI so that its absence is this class's 428, not a 422; the document
+    # still tells clients that it is required (app.core.openapi).
+    hibah_required_headers: tuple[str, ...] = ("Idempotency-Key",)
 
     async def __call__(self, request: Request, tx: Tx, key: IdempotencyHeader = None) -> Actor:
         secret = bearer_secret(request)

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 from sqlalchemy import Numeric
 
+from app.core.errors import Invalid
+
 CENT = Decimal("0.01")
 # Rp1 quadrillion: ~27x the whole national Pilkada 2024 grant; anything larger is a typo, not a grant.
 MONEY_MAX = Decimal("1000000000000000.00")
@@ -23,6 +25,13 @@ NOT_AN_AMOUNT = (
 )
 NOT_POSITIVE = "must be greater than zero"
 TOO_LARGE = f"must not exceed {MONEY_MAX}"
+# The same in Indonesian, for errors[].message under Accept-Language: id.
+NOT_AN_AMOUNT_ID = (
+    "bukan jumlah uang: angka 0-9 dengan paling banyak dua angka desimal, seperti 1500000.00"
+    " (tanpa spasi, tanda, eksponen atau pemisah ribuan)"
+)
+NOT_POSITIVE_ID = "harus lebih besar dari nol"
+TOO_LARGE_ID = f"tidak boleh melebihi {MONEY_MAX}"
 
 MoneyColumn = Numeric(18, 2)
 
@@ -34,20 +43,20 @@ def parse_money(value: Any) -> Decimal:
 
     A ``Decimal`` is taken from Python callers (the demo, the generator) under the same limits."""
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-        raise ValueError(NOT_AN_AMOUNT)
+        raise Invalid(NOT_AN_AMOUNT, NOT_AN_AMOUNT_ID)
     if isinstance(value, str):
         if _MONEY_TEXT.fullmatch(value) is None:
-            raise ValueError(NOT_AN_AMOUNT)
+            raise Invalid(NOT_AN_AMOUNT, NOT_AN_AMOUNT_ID)
         amount = Decimal(value)
     else:
         amount = Decimal(value)
         exponent = amount.as_tuple().exponent
         if not amount.is_finite() or (isinstance(exponent, int) and exponent < -2):
-            raise ValueError(NOT_AN_AMOUNT)
+            raise Invalid(NOT_AN_AMOUNT, NOT_AN_AMOUNT_ID)
     if amount <= 0:
-        raise ValueError(NOT_POSITIVE)
+        raise Invalid(NOT_POSITIVE, NOT_POSITIVE_ID)
     if amount > MONEY_MAX:
-        raise ValueError(TOO_LARGE)
+        raise Invalid(TOO_LARGE, TOO_LARGE_ID)
     return amount.quantize(CENT)
 
 
@@ -55,9 +64,15 @@ def format_money(amount: Decimal) -> str:
     return f"{amount.quantize(CENT):.2f}"
 
 
+MONEY_DOCUMENT_PATTERN = r"^(?=[0-9.]*[1-9])(([0-9]{1,15}|0[0-9]{15})(\.[0-9]{1,2})?|1000000000000000(\.0{1,2})?)$"
+"""``MONEY_PATTERN`` with the value's limits too, for the OpenAPI document only (a client checking it refuses
+exactly what :func:`parse_money` refuses): some digit other than 0 (greater than zero), and at most
+``MONEY_MAX`` (16 digits only with a leading 0, or ``MONEY_MAX`` itself). The checks themselves keep
+``MONEY_PATTERN`` and compare the value, so each refusal keeps its own message."""
+
 _INPUT_SCHEMA: dict[str, Any] = {
     "anyOf": [
-        {"type": "string", "pattern": MONEY_PATTERN, "examples": ["23116413980.00"]},
+        {"type": "string", "pattern": MONEY_DOCUMENT_PATTERN, "examples": ["23116413980.00"]},
         {"type": "integer", "minimum": 1, "maximum": int(MONEY_MAX)},
     ],
     "description": (

@@ -5,16 +5,17 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from app.core.errors import InputRule
 from app.core.money import Money, MoneyOut
-from app.core.types import INPUT_MODEL, NO_NUL, DbId, LedgerDate, Note
+from app.core.types import INPUT_MODEL, NOT_BLANK, DbId, LedgerDate, Note
 from app.grants.models import AgreementStatus, AmendmentReason, Scheme
 
 DocumentNumber = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NO_NUL),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NOT_BLANK),
     Field(description="The number printed on the document (NPHD, adendum, SP2D or STS)."),
 ]
-CodeText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=48, pattern=NO_NUL)]
+CodeText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=48, pattern=NOT_BLANK)]
 MAX_BUDGET_LINES = 500
 
 
@@ -41,7 +42,10 @@ def _lines_are_distinct(lines: list[BudgetLineIn] | None) -> None:
     for line in lines:
         key = (line.stage, line.category)
         if key in seen:
-            raise ValueError(f"budget line {line.stage}/{line.category} appears twice")
+            raise InputRule(
+                f"budget line {line.stage}/{line.category} appears twice",
+                f"baris anggaran {line.stage}/{line.category} muncul dua kali",
+            )
         seen.add(key)
 
 

@@ -26,11 +26,13 @@ class Readiness(BaseModel):
 
 @router.get("/healthz", response_model=Health)
 async def healthz() -> Health:
+    """The process is alive."""
     return Health(status="ok")
 
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
 async def readyz(request: Request) -> JSONResponse:
+    """The database is reachable and its schema is at the latest migration (503 otherwise)."""
     expected = head_revision()
     current: str | None = None
     reachable = False

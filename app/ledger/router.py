@@ -62,7 +62,7 @@ REVIEW_PROBLEMS = (ReportNotFound, InvalidTransition)
 
 
 @router.post(
-    "/agreements/{agreement_id}/disbursements",
+    "/agreements/{agreement_id:int}/disbursements",
     response_model=DisbursementOut,
     status_code=201,
     responses=problems(*WRITE_PROBLEMS, PaidOnTooEarly, OverDisbursement, Sp2dNumberExists),
@@ -77,23 +77,25 @@ async def disburse(
 
 
 @router.get(
-    "/agreements/{agreement_id}/disbursements",
+    "/agreements/{agreement_id:int}/disbursements",
     response_model=Page[DisbursementOut],
     responses=problems(AgreementNotFound),
 )
 async def list_disbursements(tx: Tx, agreement_id: IdPath, paging: Paging) -> Page[DisbursementOut]:
+    """The disbursements (SP2D) of an agreement, reversals included, in the order they were paid."""
     return await service.list_disbursements(tx, agreement_id, paging)
 
 
 @router.get(
-    "/disbursements/{disbursement_id}", response_model=DisbursementOut, responses=problems(DisbursementNotFound)
+    "/disbursements/{disbursement_id:int}", response_model=DisbursementOut, responses=problems(DisbursementNotFound)
 )
 async def get_disbursement(tx: Tx, disbursement_id: IdPath) -> DisbursementOut:
+    """One disbursement and its reversal, if any."""
     return await service.get_disbursement(tx, disbursement_id)
 
 
 @router.post(
-    "/disbursements/{disbursement_id}/reversal",
+    "/disbursements/{disbursement_id:int}/reversal",
     response_model=ReversalOut,
     status_code=201,
     responses=problems(DisbursementNotFound, *WRITE_PROBLEMS, AlreadyReversed, ReversedOnTooEarly, ReversalExceedsHeld),
@@ -104,7 +106,7 @@ async def reverse(tx: Tx, actor: Treasurer, disbursement_id: IdPath, body: Rever
 
 
 @router.post(
-    "/agreements/{agreement_id}/refunds",
+    "/agreements/{agreement_id:int}/refunds",
     response_model=RefundOut,
     status_code=201,
     responses=problems(*WRITE_PROBLEMS, ReturnedOnTooEarly, RefundExceedsHeld, StsNumberExists),
@@ -116,42 +118,52 @@ async def refund(tx: Tx, actor: Treasurer, agreement_id: IdPath, body: RefundCre
     return entry
 
 
-@router.get("/agreements/{agreement_id}/refunds", response_model=Page[RefundOut], responses=problems(AgreementNotFound))
+@router.get(
+    "/agreements/{agreement_id:int}/refunds", response_model=Page[RefundOut], responses=problems(AgreementNotFound)
+)
 async def list_refunds(tx: Tx, agreement_id: IdPath, paging: Paging) -> Page[RefundOut]:
+    """The refunds (STS) of an agreement."""
     return convert_page(await service.list_refunds(tx, agreement_id, paging), RefundOut)
 
 
-@router.get("/refunds/{refund_id}", response_model=RefundOut, responses=problems(RefundNotFound))
+@router.get("/refunds/{refund_id:int}", response_model=RefundOut, responses=problems(RefundNotFound))
 async def get_refund(tx: Tx, refund_id: IdPath) -> RefundOut:
+    """One refund."""
     return RefundOut.model_validate(await service.get_refund(tx, refund_id))
 
 
 @router.post(
-    "/agreements/{agreement_id}/close",
+    "/agreements/{agreement_id:int}/close",
     response_model=AgreementOut,
     responses=problems(*WRITE_PROBLEMS, FundsHeld, ReportUnderReview, FinalReportRequired),
 )
 async def close_agreement(
     tx: Tx, actor: Registrar, agreement_id: IdPath, response: Response, if_match: IfMatch = None
 ) -> AgreementOut:
+    """Close an agreement: nothing held by the recipient, no report under review, and an accepted final report. Send
+    its ETag as `If-Match` to refuse a stale change (412).
+    """
     agreement = await service.close(tx, actor, agreement_id, if_match)
     response.headers["ETag"] = agreement_etag(agreement)
     return agreement
 
 
 @router.post(
-    "/usage-reports/{report_id}/submit",
+    "/usage-reports/{report_id:int}/submit",
     response_model=ReportOut,
     responses=problems(*REVIEW_PROBLEMS, NotYourReport, AgreementClosed, SpendingExceedsDisbursed),
 )
 async def submit(tx: Tx, actor: Reporter, report_id: IdPath, response: Response, if_match: IfMatch = None) -> ReportOut:
+    """Submit a draft report for review; its spending then counts in the agreement's position. Send its ETag as `If-
+    Match` to refuse a stale change (412).
+    """
     report = await service.submit(tx, actor, report_id, if_match)
     response.headers["ETag"] = report_etag(report)
     return report
 
 
 @router.post(
-    "/usage-reports/{report_id}/accept",
+    "/usage-reports/{report_id:int}/accept",
     response_model=ReportOut,
     responses=problems(*REVIEW_PROBLEMS, OutsideKeyScope),
 )
@@ -163,30 +175,39 @@ async def accept(
     body: ReviewNote | None = None,
     if_match: IfMatch = None,
 ) -> ReportOut:
+    """Accept a submitted report (finance or auditor), with an optional note. Send its ETag as `If-Match` to refuse a
+    stale change (412).
+    """
     report = await service.accept(tx, actor, report_id, if_match, body.note if body else None)
     response.headers["ETag"] = report_etag(report)
     return report
 
 
 @router.post(
-    "/usage-reports/{report_id}/return",
+    "/usage-reports/{report_id:int}/return",
     response_model=ReportOut,
     responses=problems(*REVIEW_PROBLEMS, OutsideKeyScope),
 )
 async def return_report(
     tx: Tx, actor: Reviewer, report_id: IdPath, body: ReturnRequest, response: Response, if_match: IfMatch = None
 ) -> ReportOut:
+    """Return a submitted report to its recipient with a note saying what to fix. Send its ETag as `If-Match` to refuse
+    a stale change (412).
+    """
     report = await service.return_report(tx, actor, report_id, if_match, body.note)
     response.headers["ETag"] = report_etag(report)
     return report
 
 
 @router.post(
-    "/usage-reports/{report_id}/reopen",
+    "/usage-reports/{report_id:int}/reopen",
     response_model=ReportOut,
     responses=problems(*REVIEW_PROBLEMS, NotYourReport),
 )
 async def reopen(tx: Tx, actor: Reporter, report_id: IdPath, response: Response, if_match: IfMatch = None) -> ReportOut:
+    """Turn a returned report back into a draft its recipient can edit. Send its ETag as `If-Match` to refuse a stale
+    change (412).
+    """
     report = await service.reopen(tx, actor, report_id, if_match)
     response.headers["ETag"] = report_etag(report)
     return report

@@ -6,10 +6,10 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.money import Money, MoneyOut
-from app.core.types import INPUT_MODEL, NO_NUL, LedgerDate, Note
+from app.core.types import INPUT_MODEL, THREE_OR_MORE, LedgerDate, Note
 from app.grants.schemas import DocumentNumber
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000, pattern=NO_NUL)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000, pattern=THREE_OR_MORE)]
 
 
 class DisbursementCreate(BaseModel):

@@ -24,6 +24,9 @@ CodeQuery = Annotated[str | None, Query(max_length=48, pattern=r"^[a-z_]+$")]
 
 @router.get("/summaries", response_model=Summary)
 async def summary(tx: Tx, where: AgreementFilters, group_by: GroupBy = GroupBy.province) -> Summary:
+    """The position fields summed by region, province, election or recipient kind, with counts and a national total;
+    the filters of the agreement list.
+    """
     return await service.summarise(tx, group_by, where)
 
 
@@ -36,6 +39,9 @@ async def compliance_findings(
     rule: Rule | None = None,
     severity: Severity | None = None,
 ) -> Findings:
+    """Compliance findings computed from the records and the calendar as of a day: each with its rule, severity, facts,
+    due date and regulation.
+    """
     day = as_of or date.today()
     return Findings(
         as_of=day, data=await service.findings(tx, settings, where, as_of=day, rule=rule, severity=severity)

@@ -6,8 +6,8 @@ from fastapi import Depends, Path, Query, Request, Response
 
 from app.core.auth import AdminActor, CurrentActor
 from app.core.deps import Tx
-from app.core.errors import UnsupportedMediaType
-from app.core.http import IfMatch, domain_router, read_limited_body, require_media_type
+from app.core.errors import FieldsCannotBeEmptied, UnsupportedMediaType
+from app.core.http import IfMatch, domain_router, read_limited_body, require_media_type, validators
 from app.core.idempotency import OptionalIdempotency
 from app.core.openapi import problems
 from app.core.pagination import Page, PageRequest, convert_page, page_request
@@ -62,20 +62,25 @@ REGION_IMPORT_LIMIT = 5 * 1024 * 1024
 
 
 @hot_reads.get(
-    "/regions/{code}",
+    "/regions/{code:region_code}",
     response_model=RegionOut,
     responses=problems(RegionNotFound),
     description="The hot public read: served from the read pool and serialised here (docs/performance.md).",
 )
 async def get_region(connection: ReadPool, code: RegionCodePath) -> Response:
     region, etag = await service.read_region(connection, code)
-    return Response(region.model_dump_json(), headers={"ETag": etag}, media_type="application/json")
+    return Response(
+        region.model_dump_json(), headers=validators(etag, region.updated_at), media_type="application/json"
+    )
 
 
 @router.get("/regions", response_model=Page[RegionOut])
 async def list_regions(
     tx: Tx, paging: Paging, level: RegionLevel | None = None, parent_code: RegionCodeQuery = None, q: SearchQuery = None
 ) -> Page[RegionOut]:
+    """Regions (provinces, regencies, cities) by Kemendagri code, filtered by `level`, `parent_code` or a part of the
+    name (`q`).
+    """
     page = await service.list_regions(tx, paging, level=level, parent_code=parent_code, q=q)
     return convert_page(page, RegionOut)
 
@@ -88,15 +93,17 @@ async def list_regions(
     responses=problems(ParentRegionMissing, RegionExists),
 )
 async def create_region(tx: Tx, actor: AdminActor, body: RegionCreate, response: Response) -> RegionOut:
+    """Add a region; its parent (the province of a regency or city) must exist."""
     region = await service.create_region(tx, actor, body)
     response.headers.update({"ETag": service.region_etag(region), "Location": f"/api/v1/regions/{region.code}"})
     return RegionOut.model_validate(region)
 
 
-@router.patch("/regions/{code}", response_model=RegionOut, responses=problems(RegionNotFound))
+@router.patch("/regions/{code:region_code}", response_model=RegionOut, responses=problems(RegionNotFound))
 async def update_region(
     tx: Tx, actor: AdminActor, code: RegionCodePath, body: RegionUpdate, response: Response, if_match: IfMatch = None
 ) -> RegionOut:
+    """Rename a region. Send its ETag as `If-Match` to refuse a stale change (412)."""
     region = await service.update_region(tx, actor, code, body, if_match)
     response.headers["ETag"] = service.region_etag(region)
     return RegionOut.model_validate(region)
@@ -121,6 +128,7 @@ async def update_region(
     },
 )
 async def import_regions(request: Request, tx: Tx, actor: AdminActor) -> RegionImportResult:
+    """Create or rename regions from a CSV (`code,name[,level]`), all rows or none."""
     require_media_type(request, "text/csv")
     return await importer.import_regions(tx, actor, await read_limited_body(request, REGION_IMPORT_LIMIT))
 
@@ -133,14 +141,16 @@ async def list_elections(
     kind: ElectionKind | None = None,
     year: Annotated[Year | None, Query()] = None,
 ) -> Page[ElectionOut]:
+    """Elections (Pilkada), filtered by region, kind or the year of voting day."""
     page = await service.list_elections(tx, paging, region_code=region_code, kind=kind, year=year)
     return convert_page(page, ElectionOut)
 
 
-@router.get("/elections/{election_id}", response_model=ElectionOut, responses=problems(ElectionNotFound))
+@router.get("/elections/{election_id:int}", response_model=ElectionOut, responses=problems(ElectionNotFound))
 async def get_election(tx: Tx, election_id: IdPath, response: Response) -> ElectionOut:
+    """One election, with its ETag and Last-Modified."""
     election = await service.get_election(tx, election_id)
-    response.headers["ETag"] = service.election_etag(election)
+    response.headers.update(validators(service.election_etag(election), election.updated_at))
     return ElectionOut.model_validate(election)
 
 
@@ -152,19 +162,23 @@ async def get_election(tx: Tx, election_id: IdPath, response: Response) -> Elect
     responses=problems(UnknownRegion, ElectionKindMismatch, ElectionExists),
 )
 async def create_election(tx: Tx, actor: AdminActor, body: ElectionCreate, response: Response) -> ElectionOut:
+    """Add an election; its kind must fit the level of its region (governor: province, regent: regency, mayor: city)."""
     election = await service.create_election(tx, actor, body)
     response.headers.update({"ETag": service.election_etag(election), "Location": f"/api/v1/elections/{election.id}"})
     return ElectionOut.model_validate(election)
 
 
 @router.patch(
-    "/elections/{election_id}",
+    "/elections/{election_id:int}",
     response_model=ElectionOut,
-    responses=problems(ElectionNotFound, WinnerBeforeVoting, ElectionExists),
+    responses=problems(ElectionNotFound, WinnerBeforeVoting, ElectionExists, FieldsCannotBeEmptied),
 )
 async def update_election(
     tx: Tx, actor: AdminActor, election_id: IdPath, body: ElectionUpdate, response: Response, if_match: IfMatch = None
 ) -> ElectionOut:
+    """Change an election (name, voting day, the day the winner was proposed). Send its ETag as `If-Match` to refuse a
+    stale change (412).
+    """
     election = await service.update_election(tx, actor, election_id, body, if_match)
     response.headers["ETag"] = service.election_etag(election)
     return ElectionOut.model_validate(election)
@@ -179,13 +193,15 @@ async def list_recipients(
     kind: RecipientKind | None = None,
     q: SearchQuery = None,
 ) -> Page[RecipientOut]:
+    """Grant recipients (KPU, Bawaslu, Polri, TNI offices), filtered by region, kind or a part of the name."""
     return await service.list_recipients(tx, actor, paging, region_code=region_code, kind=kind, q=q)
 
 
-@router.get("/recipients/{recipient_id}", response_model=RecipientOut, responses=problems(RecipientNotFound))
+@router.get("/recipients/{recipient_id:int}", response_model=RecipientOut, responses=problems(RecipientNotFound))
 async def get_recipient(tx: Tx, actor: CurrentActor, recipient_id: IdPath, response: Response) -> RecipientOut:
+    """One recipient, with its ETag and Last-Modified; its grant account only to the keys that may see it."""
     recipient = await service.get_recipient(tx, recipient_id)
-    response.headers["ETag"] = service.recipient_etag(recipient)
+    response.headers.update(validators(service.recipient_etag(recipient), recipient.updated_at))
     return service.recipient_view(recipient, actor)
 
 
@@ -197,6 +213,7 @@ async def get_recipient(tx: Tx, actor: CurrentActor, recipient_id: IdPath, respo
     responses=problems(UnknownRegion, RecipientExists),
 )
 async def create_recipient(tx: Tx, actor: AdminActor, body: RecipientCreate, response: Response) -> RecipientOut:
+    """Add a grant recipient and its grant account."""
     recipient = await service.create_recipient(tx, actor, body)
     response.headers.update(
         {"ETag": service.recipient_etag(recipient), "Location": f"/api/v1/recipients/{recipient.id}"}
@@ -205,7 +222,9 @@ async def create_recipient(tx: Tx, actor: AdminActor, body: RecipientCreate, res
 
 
 @router.patch(
-    "/recipients/{recipient_id}", response_model=RecipientOut, responses=problems(RecipientNotFound, RecipientExists)
+    "/recipients/{recipient_id:int}",
+    response_model=RecipientOut,
+    responses=problems(RecipientNotFound, RecipientExists, FieldsCannotBeEmptied),
 )
 async def update_recipient(
     tx: Tx,
@@ -215,6 +234,7 @@ async def update_recipient(
     response: Response,
     if_match: IfMatch = None,
 ) -> RecipientOut:
+    """Change a recipient or its grant account. Send its ETag as `If-Match` to refuse a stale change (412)."""
     recipient = await service.update_recipient(tx, actor, recipient_id, body, if_match)
     response.headers["ETag"] = service.recipient_etag(recipient)
     return service.recipient_view(recipient, actor)
@@ -222,9 +242,11 @@ async def update_recipient(
 
 @router.get("/codes/stages", response_model=StageList)
 async def list_stages(tx: Tx) -> StageList:
+    """The published list of election stages (tahapan) a usage item is booked against."""
     return StageList(data=[StageOut.model_validate(row) for row in await service.list_stages(tx)])
 
 
 @router.get("/codes/categories", response_model=CodeList)
 async def list_categories(tx: Tx) -> CodeList:
+    """The published list of spending categories a usage item is booked against."""
     return CodeList(data=[CodeOut.model_validate(row) for row in await service.list_categories(tx)])

@@ -14,11 +14,13 @@ from pydantic import (
     field_validator,
 )
 
-from app.core.types import INPUT_MODEL, LedgerDate, Name
+from app.core.errors import InputRule
+from app.core.types import INPUT_MODEL, NOT_BLANK, LedgerDate, Name
 from app.core.visibility import private_field
 from app.reference.models import ElectionKind, RecipientKind, RegionLevel
 
-REGION_CODE_PATTERN = r"^[0-9]{2}(\.[0-9]{2})?$"
+# Province 11-99; regency 01-69 or city 71-99 (the ranges level_of_code applies).
+REGION_CODE_PATTERN = r"^(1[1-9]|[2-9][0-9])(\.(0[1-9]|[1-6][0-9]|7[1-9]|[89][0-9]))?$"
 _PROVINCE = re.compile(r"^[0-9]{2}$")
 
 
@@ -67,7 +69,10 @@ class RegionCreate(BaseModel):
             return level
         derived = level_of_code(code)
         if level is not None and level != derived:
-            raise ValueError(f"code {code} is a {derived.value}, not a {level.value}")
+            raise InputRule(
+                f"code {code} is a {derived.value}, not a {level.value}",
+                f"kode {code} adalah {derived.value}, bukan {level.value}",
+            )
         return derived
 
 
@@ -108,7 +113,10 @@ class ElectionCreate(BaseModel):
     def _winner_after_voting(cls, value: date | None, info: ValidationInfo) -> date | None:
         voting_day = info.data.get("voting_day")
         if value is not None and voting_day is not None and value < voting_day:
-            raise ValueError("winner_proposed_on cannot precede voting_day")
+            raise InputRule(
+                "winner_proposed_on cannot precede voting_day",
+                "winner_proposed_on tidak boleh sebelum voting_day",
+            )
         return value
 
 
@@ -134,9 +142,7 @@ class ElectionOut(BaseModel):
     updated_at: datetime
 
 
-AccountText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00]*$")
-]
+AccountText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NOT_BLANK)]
 AccountNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9][0-9 .-]{3,32}[0-9]$")]
 
 

@@ -7,8 +7,8 @@ from fastapi import Depends, Path, Query, Request, Response
 from app.core.actor import Actor, Role
 from app.core.auth import CurrentActor, require
 from app.core.deps import Tx
-from app.core.errors import UnsupportedMediaType
-from app.core.http import domain_router, require_media_type
+from app.core.errors import FieldsCannotBeEmptied, UnsupportedMediaType
+from app.core.http import domain_router, require_media_type, validators
 from app.core.idempotency import OptionalIdempotency, StreamedIdempotency
 from app.core.openapi import problems
 from app.core.pagination import Page, PageRequest, convert_page, page_request
@@ -57,7 +57,7 @@ IMPORT_TYPES = {
 
 
 @router.post(
-    "/agreements/{agreement_id}/usage-reports",
+    "/agreements/{agreement_id:int}/usage-reports",
     response_model=ReportOut,
     status_code=201,
     dependencies=[OptionalIdempotency],
@@ -66,39 +66,45 @@ IMPORT_TYPES = {
 async def create_report(
     tx: Tx, actor: Reporter, agreement_id: IdPath, body: ReportCreate, response: Response
 ) -> ReportOut:
+    """Open a draft usage report (interim or final) for a period of the recipient's own agreement."""
     report = await service.create_report(tx, actor, agreement_id, body)
     response.headers.update({"ETag": service.report_etag(report), "Location": f"/api/v1/usage-reports/{report.id}"})
     return ReportOut.model_validate(report)
 
 
 @router.get(
-    "/agreements/{agreement_id}/usage-reports", response_model=Page[ReportOut], responses=problems(AgreementNotFound)
+    "/agreements/{agreement_id:int}/usage-reports",
+    response_model=Page[ReportOut],
+    responses=problems(AgreementNotFound),
 )
 async def list_reports(tx: Tx, actor: CurrentActor, agreement_id: IdPath, paging: Paging) -> Page[ReportOut]:
+    """The usage reports of an agreement: drafts only to their recipient's key."""
     return convert_page(await service.list_reports(tx, actor, agreement_id, paging), ReportOut)
 
 
-@router.get("/usage-reports/{report_id}", response_model=ReportOut, responses=problems(ReportNotFound))
+@router.get("/usage-reports/{report_id:int}", response_model=ReportOut, responses=problems(ReportNotFound))
 async def get_report(tx: Tx, actor: CurrentActor, report_id: IdPath, response: Response) -> ReportOut:
+    """One usage report with its total and item count, its ETag and Last-Modified."""
     report = await service.get_report(tx, actor, report_id)
-    response.headers["ETag"] = service.report_etag(report)
+    response.headers.update(validators(service.report_etag(report), report.updated_at))
     return ReportOut.model_validate(report)
 
 
 @router.post(
-    "/usage-reports/{report_id}/items",
+    "/usage-reports/{report_id:int}/items",
     response_model=ItemsAdded,
     status_code=201,
     dependencies=[OptionalIdempotency],
     responses=problems(*DRAFT_PROBLEMS, ItemsRejected),
 )
 async def add_items(tx: Tx, actor: Reporter, report_id: IdPath, body: ItemBatch, response: Response) -> ItemsAdded:
+    """Add up to 1,000 items to a draft report, all or none."""
     report = await service.add_items(tx, actor, report_id, body.items)
     response.headers["ETag"] = service.report_etag(report)
     return ItemsAdded(added=len(body.items), report=report)
 
 
-@router.get("/usage-reports/{report_id}/items", response_model=Page[ItemOut], responses=problems(ReportNotFound))
+@router.get("/usage-reports/{report_id:int}/items", response_model=Page[ItemOut], responses=problems(ReportNotFound))
 async def list_items(
     tx: Tx,
     actor: CurrentActor,
@@ -109,26 +115,33 @@ async def list_items(
     spent_from: DateQuery = None,
     spent_to: DateQuery = None,
 ) -> Page[ItemOut]:
+    """The items of a report, filtered by category, stage or the day spent; payees and document numbers are withheld
+    without a key.
+    """
     return await service.list_items(
         tx, actor, report_id, paging, category=category, stage=stage, spent_from=spent_from, spent_to=spent_to
     )
 
 
 @router.patch(
-    "/usage-items/{item_id}", response_model=ItemOut, responses=problems(ItemNotFound, *DRAFT_PROBLEMS, ItemsRejected)
+    "/usage-items/{item_id:int}",
+    response_model=ItemOut,
+    responses=problems(ItemNotFound, *DRAFT_PROBLEMS, ItemsRejected, FieldsCannotBeEmptied),
 )
 async def update_item(tx: Tx, actor: Reporter, item_id: ItemIdPath, body: ItemUpdate) -> ItemOut:
+    """Change an item of a draft report."""
     return await service.update_item(tx, actor, item_id, body)
 
 
-@router.delete("/usage-items/{item_id}", status_code=204, responses=problems(ItemNotFound, *DRAFT_PROBLEMS))
+@router.delete("/usage-items/{item_id:int}", status_code=204, responses=problems(ItemNotFound, *DRAFT_PROBLEMS))
 async def delete_item(tx: Tx, actor: Reporter, item_id: ItemIdPath) -> Response:
+    """Remove an item from a draft report."""
     await service.delete_item(tx, actor, item_id)
     return Response(status_code=204)
 
 
 @router.post(
-    "/usage-reports/{report_id}/items/import",
+    "/usage-reports/{report_id:int}/items/import",
     response_model=ImportResult,
     status_code=201,
     dependencies=[StreamedIdempotency],
@@ -161,7 +174,10 @@ async def import_items(
 
 
 @router.get(
-    "/agreements/{agreement_id}/budget-variance", response_model=BudgetVariance, responses=problems(AgreementNotFound)
+    "/agreements/{agreement_id:int}/budget-variance",
+    response_model=BudgetVariance,
+    responses=problems(AgreementNotFound),
 )
 async def budget_variance(tx: Tx, agreement_id: IdPath) -> BudgetVariance:
+    """Spending against each budget line (RAB) of an agreement."""
     return await service.budget_variance(tx, agreement_id)

@@ -5,17 +5,18 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from app.core.errors import InputRule
 from app.core.money import Money, MoneyOut
-from app.core.types import INPUT_MODEL, NO_NUL, LedgerDate, Name, Note
+from app.core.types import INPUT_MODEL, NO_NUL, NOT_BLANK, THREE_OR_MORE, LedgerDate, Name, Note
 from app.core.visibility import WITHHELD_NOTE, private_field
 from app.reports.models import ReportKind, ReportStatus
 from app.reports.rules import DESCRIPTION_MAX, DOCUMENT_MAX, PAYEE_MAX
 
 MAX_BATCH = 1000
 
-CodeText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=48, pattern=NO_NUL)]
+CodeText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=48, pattern=NOT_BLANK)]
 Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=DESCRIPTION_MAX, pattern=NO_NUL)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=DESCRIPTION_MAX, pattern=NOT_BLANK)
 ]
 Payee = Annotated[str, StringConstraints(strip_whitespace=True, max_length=PAYEE_MAX, pattern=NO_NUL)]
 DocumentNumber = Annotated[str, StringConstraints(strip_whitespace=True, max_length=DOCUMENT_MAX, pattern=NO_NUL)]
@@ -33,16 +34,16 @@ class ReportCreate(BaseModel):
     @model_validator(mode="after")
     def _period_order(self) -> Self:
         if self.period_end < self.period_start:
-            raise ValueError("period_end cannot precede period_start")
+            raise InputRule("period_end cannot precede period_start", "period_end tidak boleh sebelum period_start")
         return self
 
 
 class ReturnRequest(BaseModel):
     model_config = INPUT_MODEL
 
-    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000, pattern=NO_NUL)] = (
-        Field(description="What the recipient must correct.")
-    )
+    note: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000, pattern=THREE_OR_MORE)
+    ] = Field(description="What the recipient must correct.")
 
 
 class ReviewNote(BaseModel):

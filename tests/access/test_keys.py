@@ -35,9 +35,9 @@ KEY_CASES = [
     pytest.param(changed(KEY, key="hibah_chosen_by_me"), 422, "validation_error", "key", id="extra-key"),
     pytest.param(changed(KEY, prefix="hibah_"), 422, "validation_error", "prefix", id="extra-prefix"),
     pytest.param(changed(KEY, revoked_at=None), 422, "validation_error", "revoked_at", id="extra-revoked_at"),
-    pytest.param({"name": "Bendahara", "role": "recipient"}, 422, "validation_error", None, id="recipient-unscoped"),
-    pytest.param(changed(KEY, recipient_id=1), 422, "validation_error", None, id="finance-scoped"),
-    pytest.param(changed(KEY, role="admin", recipient_id=1), 422, "validation_error", None, id="admin-scoped"),
+    pytest.param({"name": "Bendahara", "role": "recipient"}, 422, "inconsistent_input", None, id="recipient-unscoped"),
+    pytest.param(changed(KEY, recipient_id=1), 422, "inconsistent_input", None, id="finance-scoped"),
+    pytest.param(changed(KEY, role="admin", recipient_id=1), 422, "inconsistent_input", None, id="admin-scoped"),
     pytest.param(
         changed(KEY, role="recipient", recipient_id=0), 422, "validation_error", "recipient_id", id="recipient-0"
     ),
@@ -67,8 +67,10 @@ KEY_CASES = [
     pytest.param(changed(KEY, region_code="35.70"), 422, "validation_error", "region_code", id="region-35.70"),
     pytest.param(changed(KEY, region_code=35), 422, "validation_error", "region_code", id="region-is-a-number"),
     pytest.param(changed(KEY, region_code="36"), 422, "unknown_region", "region_code", id="region-unknown"),
-    pytest.param(changed(KEY, role="auditor", region_code="35.74"), 422, "validation_error", None, id="auditor-bound"),
-    pytest.param(changed(KEY, role="admin", region_code="35"), 422, "validation_error", None, id="admin-bound"),
+    pytest.param(
+        changed(KEY, role="auditor", region_code="35.74"), 422, "inconsistent_input", None, id="auditor-bound"
+    ),
+    pytest.param(changed(KEY, role="admin", region_code="35"), 422, "inconsistent_input", None, id="admin-bound"),
 ]
 
 

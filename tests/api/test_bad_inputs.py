@@ -64,7 +64,7 @@ CROSS_FIELD = [
 def test_cross_field_errors_name_the_field(
     client: httpx.Client, world: World, path: str, body: Body, field: str
 ) -> None:
-    assert_problem(client.post(path, json=body, headers=world.admin), 422, "validation_error", field)
+    assert_problem(client.post(path, json=body, headers=world.admin), 422, "inconsistent_input", field)
 
 
 # --- ids in paths ----------------------------------------------------------------------------------

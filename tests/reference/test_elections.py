@@ -92,7 +92,7 @@ ELECTION_CASES = [
         id="duplicate-region-and-day",
     ),
     pytest.param(
-        changed(ELECTION, winner_proposed_on="2024-11-26"), 422, "validation_error", None, id="winner-before-voting"
+        changed(ELECTION, winner_proposed_on="2024-11-26"), 422, "inconsistent_input", None, id="winner-before-voting"
     ),
     pytest.param(changed(ELECTION, voting_day="1900-11-27"), 422, "validation_error", "voting_day", id="day-1900"),
     pytest.param(changed(ELECTION, voting_day="3000-11-27"), 422, "validation_error", "voting_day", id="day-3000"),
@@ -143,7 +143,7 @@ def test_election_update_refuses_emptying_required_fields(
     with nothing_written(db):
         response = client.patch(f"/elections/{world.election_id}", json=body, headers=world.admin)
         # test_election_update_null_names_the_field checks the field is named.
-        assert_problem(response, 422, "validation_error", errors_required=False)
+        assert_problem(response, 422, "field_cannot_be_emptied", errors_required=False)
 
 
 @pytest.mark.parametrize(
@@ -153,7 +153,7 @@ def test_election_update_refuses_emptying_required_fields(
 )
 def test_election_update_null_names_the_field(client: httpx.Client, world: World, body: Body, field: str) -> None:
     response = client.patch(f"/elections/{world.election_id}", json=body, headers=world.admin)
-    assert_problem(response, 422, "validation_error", field)
+    assert_problem(response, 422, "field_cannot_be_emptied", field)
 
 
 def test_election_update_onto_another_elections_day_conflicts(

@@ -83,7 +83,7 @@ def test_recipient_create_refuses(refuses: Refuses, body: Body, status: int, cod
 
 
 RECIPIENT_UPDATE_CASES = [
-    pytest.param({"name": None}, 422, "validation_error", "name", id="name-null"),
+    pytest.param({"name": None}, 422, "field_cannot_be_emptied", "name", id="name-null"),
     pytest.param({"name": ""}, 422, "validation_error", "name", id="name-empty"),
     pytest.param({"name": LONG_NAME}, 422, "validation_error", "name", id="name-201-chars"),
     pytest.param({"name": NUL_NAME}, 422, "validation_error", "name", id="name-with-NUL"),
