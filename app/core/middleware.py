@@ -47,7 +47,8 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", "unmatched")
+            # The template as documented ("/regions/{code}"), without the path convertors ("{code:region_code}").
+            route = getattr(scope.get("route"), "path_format", "unmatched")
             _requests(scope["method"], route, status).inc()
             _latency(scope["method"], route).observe(elapsed)
             if log.isEnabledFor(logging.INFO):
