@@ -48,6 +48,28 @@ NOT_CACHED = frozenset(("/healthz", "/readyz", "/metrics"))
 """Answers about this process at this moment: never stored by any cache."""
 
 
+# --- gzip ------------------------------------------------------------------------------------------
+
+
+def accepts_gzip(headers: Headers) -> bool:
+    """Whether ``Accept-Encoding`` takes gzip: named (or ``*``) without ``q=0`` (RFC 9110 §12.5.3)."""
+    for part in headers.get("accept-encoding", "").split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip().lower() in ("gzip", "*"):
+            return params.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+class _NegotiatedGZip(GZipMiddleware):
+    """Starlette's gzip, which compresses whenever "gzip" appears in the header, even as ``gzip;q=0``."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not accepts_gzip(Headers(scope=scope)):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 # --- CORS --------------------------------------------------------------------------------------------
 
 
@@ -252,7 +274,7 @@ def install_web_middleware(app: FastAPI, settings: Settings) -> None:
     """Added innermost first: each ``add_middleware`` wraps everything added before it."""
     app.add_middleware(ConditionalGetMiddleware, max_age=settings.cache_max_age)
     app.add_middleware(
-        GZipMiddleware,
+        _NegotiatedGZip,
         minimum_size=GZIP_MINIMUM,
         compresslevel=GZIP_LEVEL,
         exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, XLSX),

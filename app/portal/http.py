@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 
 from app.core.errors import DomainError
 from app.core.i18n import status_title
+from app.core.web import accepts_gzip
 from app.portal.cache import Rendered
 from app.portal.format import Lang
 from app.portal.render import CONTENT_SECURITY_POLICY
@@ -37,11 +38,7 @@ SiteDep = Annotated[Site, Depends(site)]
 
 
 def _accepts_gzip(request: Request) -> bool:
-    for part in request.headers.get("accept-encoding", "").split(","):
-        coding, _, params = part.strip().partition(";")
-        if coding.strip().lower() in ("gzip", "*"):
-            return params.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
-    return False
+    return accepts_gzip(request.headers)
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:

@@ -114,6 +114,12 @@ def test_json_lists_are_gzipped(server_address: str, busy_report: int, recipient
     assert "accept-encoding" in packed_headers["vary"].lower()
     assert gzip.decompress(packed) == plain
     assert len(packed) * 10 < len(plain), (len(packed), len(plain))
+    with raw_client(server_address) as raw:
+        refused_headers, refused = raw_get(
+            raw, url, params=params, headers={**recipient, "Accept-Encoding": "gzip;q=0"}
+        )
+    assert "content-encoding" not in refused_headers  # q=0 means "not this coding" (RFC 9110 §12.5.3)
+    assert refused == plain
 
 
 def test_streamed_csv_export_is_gzipped_as_it_streams(
