@@ -1,6 +1,6 @@
 """The problems of the reference data, in English and Indonesian."""
 
-from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from app.core.errors import Conflict, FieldError, InconsistentInput, InvalidInput, NotFound
 
 
 class RegionNotFound(NotFound):
@@ -114,8 +114,8 @@ class ElectionKindMismatch(InvalidInput):
         )
 
 
-class WinnerBeforeVoting(InvalidInput):
-    code = "validation_error"
+class WinnerBeforeVoting(InconsistentInput):
+    """Both dates valid alone, together breaking a rule: the code a create gets from the schema's own rule."""
 
     def __init__(self) -> None:
         super().__init__(
