@@ -21,6 +21,8 @@ from app.oversight.rules import Facts, SubmittedReport, Terms
 from app.oversight.schemas import GroupBy
 from app.reference.models import Election, Region
 from app.reports.models import COUNTED_STATUSES, UsageReport, UsageReportSpend
+from app.support.filters import SupportFilter, not_void
+from app.support.models import Support
 
 TERMS_COLUMNS = (
     col(Agreement.id),
@@ -173,33 +175,64 @@ def _measures() -> list[Any]:
     ]
 
 
-def _keys(group_by: GroupBy) -> tuple[list[Any], list[Any]]:
-    """(selected key columns, joins) for one grouping."""
+def _keys(group_by: GroupBy, table: Any = Agreement) -> tuple[list[Any], list[Any]]:
+    """(selected key columns, joins) for one grouping of ``table`` (agreements, or support in kind)."""
     if group_by == GroupBy.region:
-        return [col(Agreement.region_code).label("region_code"), col(Region.name).label("region_name")], [
-            (Region, col(Region.code) == col(Agreement.region_code))
+        return [col(table.region_code).label("region_code"), col(Region.name).label("region_name")], [
+            (Region, col(Region.code) == col(table.region_code))
         ]
     if group_by == GroupBy.province:
-        return [col(Agreement.province_code).label("province_code"), col(Province.name).label("province_name")], [
-            (Province, col(Province.code) == col(Agreement.province_code))
+        return [col(table.province_code).label("province_code"), col(Province.name).label("province_name")], [
+            (Province, col(Province.code) == col(table.province_code))
         ]
     if group_by == GroupBy.election:
-        return [col(Agreement.election_id).label("election_id"), col(Election.name).label("election_name")], [
-            (Election, col(Election.id) == col(Agreement.election_id))
+        return [col(table.election_id).label("election_id"), col(Election.name).label("election_name")], [
+            (Election, col(Election.id) == col(table.election_id))
         ]
-    return [col(Agreement.recipient_kind).label("recipient_kind")], []
+    return [col(table.recipient_kind).label("recipient_kind")], []
+
+
+SUPPORT_VALUE = sa.func.coalesce(sa.func.sum(col(Support.value)), 0).label("support_value")
+"""Support in kind, valued, beside the money: voided records count for nothing."""
+ZERO_MEASURES = {"agreements": 0, "closed": 0, **dict.fromkeys(SUMMED, 0)}
+
+
+async def _support_values(
+    session: AsyncSession, group_by: GroupBy, where: AgreementFilter
+) -> tuple[dict[tuple[Any, ...], dict[str, Any]], Any]:
+    """Support in kind per group (keyed by the group's key values, with its key columns) and over all groups."""
+    keys, joins = _keys(group_by, Support)
+    conditions = [*SupportFilter(where).conditions(), not_void()]
+    statement = sa.select(*keys, SUPPORT_VALUE).select_from(Support)
+    for table, condition in joins:
+        statement = statement.join(table, condition)
+    rows = await session.execute(statement.where(*conditions).group_by(*keys))
+    groups = {tuple(row)[: len(keys)]: dict(row._mapping) for row in rows}
+    total = (await session.execute(sa.select(SUPPORT_VALUE).select_from(Support).where(*conditions))).scalar_one()
+    return groups, total
 
 
 async def summary_rows(
     session: AsyncSession, group_by: GroupBy, where: AgreementFilter
 ) -> tuple[list[str], list[dict[str, Any]], dict[str, Any]]:
-    """(key names, one mapping per group, the mapping of all groups together): counts and summed totals."""
+    """(key names, one mapping per group, the mapping of all groups together): counts, summed totals and the value
+    of support in kind; a group with support in kind but no agreement has zero money figures."""
     keys, joins = _keys(group_by)
     statement = sa.select(*keys, *_measures()).select_from(Agreement)
     for table, condition in joins:
         statement = statement.join(table, condition)
     conditions = where.conditions()
-    statement = statement.where(*conditions).group_by(*keys).order_by(*keys)
-    rows = [dict(row._mapping) for row in await session.execute(statement)]
+    statement = statement.where(*conditions).group_by(*keys)
+    names = [key.name for key in keys]
+    grouped = {tuple(row)[: len(keys)]: dict(row._mapping) for row in await session.execute(statement)}
+    support, support_total = await _support_values(session, group_by, where)
+    for key, row in support.items():
+        grouped.setdefault(key, {**row, **ZERO_MEASURES})["support_value"] = row["support_value"]
+    rows = [{"support_value": 0, **grouped[key]} for key in sorted(grouped, key=_sort_key)]
     total = (await session.execute(sa.select(*_measures()).select_from(Agreement).where(*conditions))).one()
-    return [key.name for key in keys], rows, dict(total._mapping)
+    return names, rows, {**total._mapping, "support_value": support_total}
+
+
+def _sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The order of the keys (a code, an id, a kind), then their names; never comparing a name with None."""
+    return tuple((value is None, value if value is not None else "") for value in key)

@@ -30,6 +30,7 @@ def _totals(values: dict[str, Any]) -> dict[str, Any]:
         "undisbursed": figures.undisbursed,
         "held": figures.held,
         "absorption": figures.absorption,
+        "support_value": Decimal(values["support_value"]),
     }
 
 
