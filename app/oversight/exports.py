@@ -31,6 +31,8 @@ from app.ledger.models import Disbursement, DisbursementReversal, Refund
 from app.oversight.schemas import Finding
 from app.oversight.xlsx import FORMULA_STARTS, Column, Kind, StreamedWorkbook
 from app.reports.models import COUNTED_STATUSES, UsageItem, UsageReport
+from app.support.filters import SupportFilter
+from app.support.models import Support
 
 BATCH = 5000
 
@@ -41,6 +43,7 @@ class Dataset(StrEnum):
     refunds = "refunds"
     usage_items = "usage-items"
     findings = "findings"
+    support = "support"
 
 
 class FileFormat(StrEnum):
@@ -214,6 +217,40 @@ def usage_items_export(where: AgreementFilter, items: ItemFilter, actor: Actor) 
     # private fields; everyone else reads a report once it is submitted.
     statement = statement.where(sa.or_(col(UsageReport.status).in_(COUNTED_STATUSES), may_see_sql(actor, owner)))
     return Export(USAGE_ITEM_HEADER, statement)
+
+
+SUPPORT_HEADER = (
+    "id",
+    "election_id",
+    "recipient_id",
+    "region_code",
+    "province_code",
+    "recipient_kind",
+    "kind",
+    "description",
+    "quantity",
+    "unit",
+    "value",
+    "handed_over_on",
+    "bast_number",
+    "returned_on",
+    "return_bast_number",
+    "voided_at",
+    "void_reason",
+    "note",
+)
+
+
+def support_export(where: SupportFilter) -> Export:
+    """Support in kind, void records included (with when and why), as the list shows them. ``quantity`` is a count
+    or a measure, not money: it goes out as its text ("1", "1.5"), so no spreadsheet shows it as rupiah."""
+    columns = [
+        sa.cast(sa.func.trim_scale(col(Support.quantity)), sa.String(20)).label(name)
+        if name == "quantity"
+        else getattr(Support, name)
+        for name in SUPPORT_HEADER
+    ]
+    return Export(SUPPORT_HEADER, sa.select(*columns).where(*where.conditions()).order_by(col(Support.id)))
 
 
 FINDINGS_COLUMNS: tuple[tuple[str, Any], ...] = (

@@ -17,6 +17,7 @@ from app.oversight import exports, repository
 from app.oversight.exports import Dataset, Export, FileFormat, ItemFilter
 from app.oversight.rules import TrancheDue, findings_of, tranche_dues
 from app.oversight.schemas import Finding, GroupBy, Rule, Severity, Summary, SummaryRow, Totals
+from app.support.filters import SupportFilter
 
 # --- summaries -----------------------------------------------------------------------------------
 
@@ -94,6 +95,8 @@ class ExportRequest:
     as_of: date
     rule: Rule | None = None
     severity: Severity | None = None
+    support: SupportFilter | None = None
+    """The kind and ``outstanding`` of the support export (its other filters are ``where``)."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,8 @@ async def export(
         chosen = exports.disbursements_export(wanted.where)
     elif dataset == Dataset.refunds:
         chosen = exports.refunds_export(wanted.where)
+    elif dataset == Dataset.support:
+        chosen = exports.support_export(wanted.support or SupportFilter(wanted.where))
     else:
         chosen = exports.usage_items_export(wanted.where, wanted.items, actor)
     return ExportFile(
