@@ -17,12 +17,12 @@ from sqlmodel import col
 from app.grants.filters import AgreementFilter
 from app.grants.models import Agreement, AgreementStatus, Amendment, BudgetLine
 from app.ledger.models import Disbursement, DisbursementReversal, Refund
-from app.oversight.rules import Facts, SubmittedReport, Terms
+from app.oversight.rules import Facts, Loan, SubmittedReport, Terms
 from app.oversight.schemas import GroupBy
 from app.reference.models import Election, Region
 from app.reports.models import COUNTED_STATUSES, UsageReport, UsageReportSpend
 from app.support.filters import SupportFilter, not_void
-from app.support.models import Support
+from app.support.models import Support, SupportKind
 
 TERMS_COLUMNS = (
     col(Agreement.id),
@@ -62,7 +62,7 @@ async def facts(session: AsyncSession, where: AgreementFilter, as_of: date) -> l
     ids = list(loaded)
     if not ids:
         return []
-    for load in (_load_payments, _load_refunds, _load_reports, _load_budget_overruns, _load_amendments):
+    for load in (_load_payments, _load_refunds, _load_reports, _load_budget_overruns, _load_amendments, _load_loans):
         await load(session, loaded, ids, as_of)
     return list(loaded.values())
 
@@ -75,6 +75,38 @@ async def _load_amendments(session: AsyncSession, facts: dict[int, Facts], ids: 
     )
     for agreement_id, signed_on, new_amount in amendments:
         facts[agreement_id].amendments.append((signed_on, new_amount))
+
+
+async def _load_loans(session: AsyncSession, facts: dict[int, Facts], ids: list[int], as_of: date) -> None:
+    """Asset loans to each agreement's recipient for its election, handed over by ``as_of``, not void."""
+    returned = sa.case((col(Support.returned_on) <= as_of, col(Support.returned_on)), else_=None)
+    loans = await session.execute(
+        sa.select(
+            col(Agreement.id),
+            col(Support.id),
+            col(Support.bast_number),
+            col(Support.description),
+            col(Support.value),
+            col(Support.handed_over_on),
+            returned,
+        )
+        .join(
+            Support,
+            sa.and_(
+                col(Support.election_id) == col(Agreement.election_id),
+                col(Support.recipient_id) == col(Agreement.recipient_id),
+            ),
+        )
+        .where(
+            col(Agreement.id) == _any_of(ids),
+            col(Support.kind) == SupportKind.asset_loan,
+            col(Support.handed_over_on) <= as_of,
+            not_void(),
+        )
+        .order_by(col(Support.id))
+    )
+    for agreement_id, *loan in loans:
+        facts[agreement_id].loans.append(Loan(*loan))
 
 
 async def _load_payments(session: AsyncSession, facts: dict[int, Facts], ids: list[int], as_of: date) -> None:

@@ -56,6 +56,7 @@ class Rule(StrEnum):
     refund_overdue = "refund_overdue"
     over_budget_line = "over_budget_line"
     refund_mismatch = "refund_mismatch"
+    loan_not_returned = "loan_not_returned"
 
 
 class Severity(StrEnum):
