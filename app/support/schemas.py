@@ -9,9 +9,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 
 from app.core.errors import Invalid
 from app.core.money import Money, MoneyOut
-from app.core.types import INPUT_MODEL, NOT_BLANK, DbId, LedgerDate, Note
+from app.core.types import INPUT_MODEL, NOT_BLANK, THREE_OR_MORE, DbId, LedgerDate, Note
 from app.grants.schemas import DocumentNumber
-from app.ledger.schemas import Reason
 from app.support.models import SupportKind
 
 QUANTITY_PATTERN = r"^[0-9]{1,14}(\.[0-9]{1,4})?$"
@@ -79,6 +78,8 @@ Unit = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=NOT_BLANK),
     Field(description="The unit of the quantity: unit, m2, orang-bulan, paket ...", examples=["unit"]),
 ]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000, pattern=THREE_OR_MORE)]
+"""Why a record is void: words, as a reversal's reason (app/ledger/schemas.py)."""
 BastNumber = Annotated[DocumentNumber, Field(description="The number of the Berita Acara Serah Terima (BAST).")]
 
 
