@@ -20,6 +20,13 @@ RECIPIENT_KINDS: dict[str, Pair] = {
     "tni": ("TNI", "TNI (armed forces)"),
 }
 RECIPIENT_ORDER = tuple(RECIPIENT_KINDS)
+SUPPORT_KINDS: dict[str, Pair] = {
+    "goods": ("Hibah barang", "Goods granted"),
+    "asset_loan": ("Pinjam pakai aset", "Asset on loan"),
+    "facility": ("Tempat / sarana", "Premises"),
+    "personnel": ("Personel", "Seconded staff"),
+    "service": ("Layanan", "Services"),
+}
 LEVELS: dict[str, Pair] = {
     "province": ("Provinsi", "Province"),
     "regency": ("Kabupaten", "Regency"),

@@ -37,3 +37,27 @@ def test_the_demo_carries_the_citys_support_in_kind(
     assert findings == []
     actions = db.execute("SELECT action, count(*) FROM audit_event WHERE entity = 'support' GROUP BY 1 ORDER BY 1")
     assert actions.fetchall() == [("support.create", 4), ("support.return", 1)]
+
+
+def test_the_portal_shows_the_support_on_the_grant_and_region_pages(
+    client: httpx.Client, database_url: str, db: psycopg.Connection[Any], server_address: str
+) -> None:
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(asyncio.run, _load_demo(database_url)).result()
+    kpu = db.execute("SELECT id FROM agreement WHERE recipient_kind = 'kpu'").fetchone()
+    assert kpu is not None
+    with httpx.Client(base_url=server_address, timeout=60) as site:
+        grant = site.get(f"/nphd/{kpu[0]}")
+        assert grant.status_code == 200, grant.text
+        assert "Pinjam pakai aset" in grant.text
+        assert "Toyota Kijang Innova" in grant.text
+        assert "24 Februari 2025" in grant.text
+        assert "60 orang-bulan" in grant.text
+        # Rp385.000.000 + Rp270.000.000, the KPU's support only.
+        assert "Rp655.000.000" in grant.text
+        assert "Ruang kantor sekretariat Bawaslu" not in grant.text
+        region = site.get("/wilayah/35.74?lang=en")
+        assert region.status_code == 200, region.text
+        assert "Ruang kantor sekretariat Bawaslu" in region.text
+        assert "Rp1,051,000,000" in region.text
+        assert "/api/v1/exports/support.csv?region_code=35.74" in region.text
