@@ -259,3 +259,19 @@ def test_only_a_loan_is_returned_and_a_stale_etag_is_412(
     assert_problem(stale, 412, "etag_mismatch")
     assert_problem(missing, 404, "support_not_found")
     assert_problem(client.get("/support/999"), 404, "support_not_found")
+
+
+def test_refusals_speak_indonesian(client: httpx.Client, grant: Grant, lent: dict[str, Any]) -> None:
+    staff = record(client, grant, loan(kind="personnel", bast_number="BAST-P"))
+    back = {"returned_on": "2025-02-28", "return_bast_number": "BAST-K"}
+    response = client.post(
+        f"/support/{staff.json()['id']}/return", json=back, headers={**grant.finance, "Accept-Language": "id"}
+    )
+    body = assert_problem(response, 409, "not_a_loan")
+    assert body["detail"] == "Hanya pinjam pakai barang milik daerah yang dikembalikan; catatan ini berjenis personnel."
+    taken = client.post(
+        "/support",
+        json={"election_id": grant.election_id, "recipient_id": grant.recipient_id, **loan()},
+        headers={**money_headers(grant.finance), "Accept-Language": "id"},
+    )
+    assert assert_problem(taken, 409, "bast_number_exists")["detail"] == "BAST 'BAST-PP-001/2024' sudah tercatat."
