@@ -292,3 +292,73 @@ FINDINGS = Table(
 TABLES: dict[Dataset, Table] = {
     table.dataset: table for table in (AGREEMENTS, DISBURSEMENTS, REFUNDS, USAGE_ITEMS, FINDINGS)
 }
+
+
+@dataclass(frozen=True)
+class Publication:
+    """Who publishes the data and under what licence (from the settings)."""
+
+    license_name: str
+    license_title: str
+    license_url: str
+    publisher_name: str
+    publisher_url: str
+    publisher_email: str
+
+
+def table_schema(table: Table, codes: dict[CodeList, list[str]]) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "fields": [column.table_schema_field(codes) for column in table.columns],
+        "missingValues": [""],
+    }
+    if table.primary_key:
+        schema["primaryKey"] = list(table.primary_key)
+    if table.foreign_keys:
+        schema["foreignKeys"] = [
+            {"fields": list(key.fields), "reference": {"resource": key.resource.value, "fields": list(key.reference)}}
+            for key in table.foreign_keys
+        ]
+    return schema
+
+
+def data_package(
+    publication: Publication, codes: dict[CodeList, list[str]], paths: dict[Dataset, str]
+) -> dict[str, Any]:
+    """A Frictionless (tabular) Data Package: one resource per CSV export, each with its Table Schema."""
+    publisher: dict[str, str] = {"title": publication.publisher_name, "role": "publisher"}
+    if publication.publisher_url:
+        publisher["path"] = publication.publisher_url
+    if publication.publisher_email:
+        publisher["email"] = publication.publisher_email
+    licence = {"name": publication.license_name, "title": publication.license_title}
+    if publication.license_url:
+        licence["path"] = publication.license_url
+    return {
+        "profile": "tabular-data-package",
+        "name": "hibah-pilkada",
+        "title": "Dana hibah Pilkada: NPHD, pencairan, laporan penggunaan, pengembalian, temuan",
+        "description": (
+            "Pilkada grant funds (dana hibah): agreements, disbursements, usage-report items, refunds and compliance"
+            " findings, as the live CSV exports of this instance, with the filters of the request."
+        ),
+        "licenses": [licence],
+        "contributors": [publisher],
+        "resources": [
+            {
+                "profile": "tabular-data-resource",
+                "name": table.dataset.value,
+                "path": paths[dataset],
+                "format": "csv",
+                "mediatype": "text/csv",
+                # The exports open with a byte-order mark, so that spreadsheets read them as UTF-8.
+                "encoding": "utf-8-sig",
+                "dialect": {"delimiter": ",", "doubleQuote": True, "header": True, "lineTerminator": "\n"},
+                "title": table.title_id,
+                "description": table.description_id,
+                "titles": {"id": table.title_id, "en": table.title_en},
+                "descriptions": {"id": table.description_id, "en": table.description_en},
+                "schema": table_schema(table, codes),
+            }
+            for dataset, table in TABLES.items()
+        ],
+    }
