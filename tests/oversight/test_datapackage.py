@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import psycopg
-import pytest
 from frictionless import Package, system
 
 from app.core.config import Settings
@@ -116,7 +115,6 @@ def test_bad_filters_are_refused(client: httpx.Client) -> None:
     assert response.status_code == 422
 
 
-@pytest.mark.slow
 def test_a_generated_dataset_validates(client: httpx.Client, database_url: str, db: psycopg.Connection[Any]) -> None:
     _loaded(database_url, generated=True)
     assert db.execute("SELECT count(*) FROM usage_item").fetchone() == (4 * 4 * 32,)
