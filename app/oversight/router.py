@@ -77,7 +77,6 @@ def export_filters(
 Filters = Annotated[ExportFilters, Depends(export_filters)]
 
 
-# Before /exports/{name}, which would otherwise take the name.
 @router.get(
     "/exports/datapackage.json",
     response_model=DataPackage,
@@ -99,7 +98,7 @@ async def export_package(request: Request, tx: Tx, settings: AppSettings, filter
 
 
 @router.get(
-    "/exports/{name}",
+    "/exports/{name:export_file}",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}, exports.MEDIA_TYPES[exports.FileFormat.xlsx]: {}}}},
     description=(
