@@ -34,7 +34,9 @@ def _behind_the_api(db: psycopg.Connection[Any], *statements: str) -> None:
     db.execute("ALTER TABLE audit_checkpoint ENABLE TRIGGER audit_checkpoint_append_only")
 
 
-def test_a_checkpoint_is_checked_by_pynacl(client: httpx.Client, grant: Grant, admin: dict[str, str]) -> None:
+def test_a_checkpoint_is_checked_by_pynacl(
+    client: httpx.Client, grant: Grant, admin: dict[str, str], db: psycopg.Connection[Any]
+) -> None:
     sealed = _seal(client, admin)
     head = client.get("/audit/events", params={"limit": 500}, headers=admin).json()["data"][4]
     assert (sealed["seq"], sealed["hash"]) == (5, head["hash"])
@@ -48,7 +50,12 @@ def test_a_checkpoint_is_checked_by_pynacl(client: httpx.Client, grant: Grant, a
     assert key["source"] == "database"
     assert key["public_key"] == sealed["public_key"]
     assert key["key_id"] == hashlib.sha256(base64.b64decode(key["public_key"])).hexdigest()[:16]
-    assert "private" not in json.dumps(key).lower().replace("privatekey", "")
+    assert set(key) == {"algorithm", "key_id", "public_key", "public_key_hex", "pem", "source"}
+    stored = db.execute("SELECT private_key FROM audit_signing_key").fetchone()
+    assert stored is not None and len(stored[0]) == 32
+    for shown in (published.text, json.dumps(sealed)):
+        assert base64.b64encode(stored[0]).decode() not in shown
+        assert bytes(stored[0]).hex() not in shown
 
     # What a reader does, with a library that is not this codebase's.
     verify_key = VerifyKey(base64.b64decode(key["public_key"]))
