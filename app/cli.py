@@ -30,7 +30,9 @@ generate_app = typer.Typer(
 app.add_typer(keys_app, name="keys")
 app.add_typer(regions_app, name="regions")
 app.add_typer(items_app, name="items")
+audit_app = typer.Typer(help="The audit chain: sealed checkpoints.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(generate_app, name="generate")
+app.add_typer(audit_app, name="audit")
 
 
 class ItemFileFormat(StrEnum):
@@ -133,6 +135,14 @@ def generate_national(
     from app.commands import data  # noqa: PLC0415 - heavy, see the module docstring
 
     data.generate_national(items, seed)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the audit chain's head (seq, hash, time) with the instance's Ed25519 key; prints it as JSON."""
+    from app.commands import audit  # noqa: PLC0415 - heavy, see the module docstring
+
+    audit.checkpoint()
 
 
 def main() -> None:

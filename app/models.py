@@ -1,5 +1,6 @@
 """Every table, imported in one place so Alembic and the tests see the whole schema."""
 
+from app.audit.models import AuditCheckpoint, AuditSigningKey
 from app.core.audit import AuditEvent
 from app.core.auth import ApiKey
 from app.core.idempotency import IdempotencyRecord
@@ -13,7 +14,9 @@ __all__ = [
     "Agreement",
     "Amendment",
     "ApiKey",
+    "AuditCheckpoint",
     "AuditEvent",
+    "AuditSigningKey",
     "BudgetLine",
     "CategoryCode",
     "Disbursement",

@@ -6,10 +6,11 @@ from typing import Annotated
 from fastapi import Depends, Query
 
 from app.audit import service
-from app.audit.schemas import AuditEventOut, Verification
-from app.core.auth import AuditorActor
-from app.core.deps import Tx
+from app.audit.schemas import AuditEventOut, CheckpointOut, PublicKeyOut, Verification
+from app.core.auth import AdminActor, AuditorActor
+from app.core.deps import AppSettings, Tx
 from app.core.http import domain_router
+from app.core.idempotency import OptionalIdempotency
 from app.core.pagination import Page, PageRequest, convert_page, page_request
 from app.core.types import DB_ID_MAX, NO_NUL
 
@@ -49,9 +50,40 @@ async def list_events(
     "/audit/verify",
     response_model=Verification,
     description=(
-        "Recompute every event's hash and link from the first event (`first_bad_seq` names the first break),"
-        " and every agreement's and report's running totals from their entries (`ledger.first_mismatch`)."
+        "Recompute every event's hash and link from the first event, hold the chain against every sealed"
+        " checkpoint (events lost or altered up to a checkpoint, a signature that fails: `checkpoints.problems`;"
+        " `first_bad_seq` names the first break), and recompute every agreement's and report's running totals"
+        " from their entries (`ledger.first_mismatch`)."
     ),
 )
-async def verify(tx: Tx, actor: AuditorActor) -> Verification:
-    return await service.verify(tx)
+async def verify(tx: Tx, settings: AppSettings, actor: AuditorActor) -> Verification:
+    return await service.verify(tx, settings)
+
+
+@router.post(
+    "/audit/checkpoints",
+    response_model=CheckpointOut,
+    status_code=201,
+    dependencies=[OptionalIdempotency],
+    description=(
+        "Seal the chain's head as committed now: its `seq` and `hash` and the time, signed with the instance's"
+        " Ed25519 key (the CLI's `hibah audit checkpoint` does the same, for cron). Publish or copy checkpoints"
+        " elsewhere: a chain that later lacks a sealed head is caught by `/audit/verify` and by any reader."
+    ),
+)
+async def create_checkpoint(tx: Tx, settings: AppSettings, actor: AdminActor) -> CheckpointOut:
+    return CheckpointOut.of(await service.make_checkpoint(tx, settings, actor))
+
+
+@router.get("/audit/checkpoints", response_model=Page[CheckpointOut])
+async def list_checkpoints(tx: Tx, paging: Annotated[PageRequest, Depends(page_request)]) -> Page[CheckpointOut]:
+    """Every sealed checkpoint, oldest first, with its signed message and signature (README: sealed checkpoints)."""
+    page = await service.list_checkpoints(tx, paging)
+    return Page[CheckpointOut](data=[CheckpointOut.of(row) for row in page.data], next_cursor=page.next_cursor)
+
+
+@router.get("/audit/public-key", response_model=PublicKeyOut)
+async def public_key(tx: Tx, settings: AppSettings) -> PublicKeyOut:
+    """The instance's Ed25519 public key, which checks every checkpoint's signature. Pin it: a checkpoint signed
+    by another key proves nothing."""
+    return await service.public_key(tx, settings)

@@ -4,12 +4,15 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.core.seal import parse_private_key
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HIBAH_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a bad setting is reported without its value (the signing key is a secret).
+    model_config = SettingsConfigDict(env_prefix="HIBAH_", env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     # DATABASE_URL is the conventional name that docker, PaaS and CI set, so it is read unprefixed.
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
@@ -35,12 +38,32 @@ class Settings(BaseSettings):
     license_name: str = "MIT License"
     license_id: str = "MIT"
 
+    # The open data (GET /exports/datapackage.json): the data's licence and who publishes it.
+    data_license_name: str = "CC-BY-4.0"
+    data_license_title: str = "Creative Commons Attribution 4.0"
+    data_license_url: str = "https://creativecommons.org/licenses/by/4.0/"
+    publisher_name: str = "Hibah operators"
+    publisher_url: str = ""
+    publisher_email: str = ""
+
+    # Sealed checkpoints: the Ed25519 key (PEM, or the base64 of its 32-byte seed). Unset, a key is made once
+    # and kept in the database (table audit_signing_key); set it to keep the key out of the database, so that
+    # whoever can rewrite the database cannot also re-seal it.
+    audit_signing_key: SecretStr | None = None
+
     # Compliance rules (Permendagri 54/2019 as amended by 41/2020); parameters, not code.
     tranche1_min_share: Decimal = Decimal("0.40")
     tranche1_working_days: int = 14
     lump_sum_working_days: int = 14
     tranche2_months_before_voting: int = 5
     report_months_after_winner: int = 3
+
+    @field_validator("audit_signing_key")
+    @classmethod
+    def _readable_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_private_key(value.get_secret_value())  # ValueError names the shape, never the secret
+        return value
 
     @property
     def cors_write_origin_list(self) -> list[str]:

@@ -22,6 +22,16 @@ class RegionCodeConvertor(StringConvertor):
 
 register_url_convertor("region_code", RegionCodeConvertor())
 
+
+class ExportFileConvertor(StringConvertor):
+    """An export file ends in ``.csv`` or ``.xlsx``: so ``/exports/{name:export_file}`` never swallows
+    ``/exports/datapackage.json``. The name's full pattern is checked by the parameter (422)."""
+
+    regex = r"[^/]+\.(?:csv|xlsx)"
+
+
+register_url_convertor("export_file", ExportFileConvertor())
+
 IfMatch = Annotated[
     str | None,
     Header(alias="If-Match", description="The ETag you read; a stale one is refused with 412."),

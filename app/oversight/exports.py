@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
 import asyncpg
 import sqlalchemy as sa
@@ -28,8 +28,20 @@ from app.core.visibility import may_see_sql, shown
 from app.grants.filters import AgreementFilter
 from app.grants.models import Agreement
 from app.ledger.models import Disbursement, DisbursementReversal, Refund
+from app.oversight.columns import (
+    AGREEMENTS,
+    DISBURSEMENTS,
+    FINDINGS,
+    REFUNDS,
+    SUPPORT,
+    USAGE_ITEMS,
+    Dataset,
+    Kind,
+    Table,
+)
 from app.oversight.schemas import Finding
-from app.oversight.xlsx import FORMULA_STARTS, Column, Kind, StreamedWorkbook
+from app.oversight.xlsx import FORMULA_STARTS, Column, StreamedWorkbook
+from app.oversight.xlsx import Kind as CellKind
 from app.reports.models import COUNTED_STATUSES, UsageItem, UsageReport
 from app.support.filters import SupportFilter
 from app.support.models import Support
@@ -37,13 +49,7 @@ from app.support.models import Support
 BATCH = 5000
 
 
-class Dataset(StrEnum):
-    agreements = "agreements"
-    disbursements = "disbursements"
-    refunds = "refunds"
-    usage_items = "usage-items"
-    findings = "findings"
-    support = "support"
+__all__ = ["Dataset", "Export", "FileFormat", "ItemFilter"]
 
 
 class FileFormat(StrEnum):
@@ -62,6 +68,15 @@ class Export:
     header: Sequence[str]
     statement: Any
     """A Core select whose rows are the export's rows, in ``header`` order."""
+
+    @classmethod
+    def of(cls, table: Table, columns: dict[str, Any], select: Any = None) -> Self:
+        """The export of ``table``: its declared columns (app/oversight/columns.py), in their declared order, each
+        from its expression in ``columns``; ``select`` shapes the statement (joins, filters, order)."""
+        if set(columns) != set(table.header):
+            raise RuntimeError(f"{table.dataset}: expressions {sorted(columns)} != declared {list(table.header)}")
+        statement = sa.select(*(columns[name] for name in table.header))
+        return cls(table.header, statement if select is None else select(statement))
 
 
 @dataclass(frozen=True)
@@ -91,178 +106,113 @@ class ItemFilter:
 
 # --- the datasets --------------------------------------------------------------------------------
 
-AGREEMENT_COLUMNS = (
-    "id",
-    "number",
-    "election_id",
-    "recipient_id",
-    "region_code",
-    "province_code",
-    "recipient_kind",
-    "signed_on",
-    "scheme",
-    "currency",
-    "original_amount",
-    "amount",
-    "disbursed",
-    "spent_reported",
-    "spent_accepted",
-    "refunded",
-    "status",
-)
-
 
 def agreements_export(where: AgreementFilter) -> Export:
-    selected = [getattr(Agreement, name) for name in AGREEMENT_COLUMNS]
-    statement = sa.select(*selected).where(*where.conditions()).order_by(col(Agreement.id))
-    return Export(AGREEMENT_COLUMNS, statement)
+    return Export.of(
+        AGREEMENTS,
+        {name: getattr(Agreement, name) for name in AGREEMENTS.header},
+        lambda s: s.where(*where.conditions()).order_by(col(Agreement.id)),
+    )
 
 
 def disbursements_export(where: AgreementFilter) -> Export:
-    statement = (
-        sa.select(
-            col(Disbursement.id),
-            col(Disbursement.agreement_id),
-            col(Agreement.number),
-            col(Agreement.region_code),
-            col(Disbursement.tranche),
-            col(Disbursement.amount),
-            col(Disbursement.paid_on),
-            col(Disbursement.sp2d_number),
-            col(DisbursementReversal.reversed_on),
-            col(DisbursementReversal.reason),
-        )
-        .join(Agreement, col(Agreement.id) == col(Disbursement.agreement_id))
-        .outerjoin(DisbursementReversal, col(DisbursementReversal.disbursement_id) == col(Disbursement.id))
-        .where(*where.conditions())
-        .order_by(col(Disbursement.id))
+    return Export.of(
+        DISBURSEMENTS,
+        {
+            "id": col(Disbursement.id),
+            "agreement_id": col(Disbursement.agreement_id),
+            "agreement_number": col(Agreement.number),
+            "region_code": col(Agreement.region_code),
+            "tranche": col(Disbursement.tranche),
+            "amount": col(Disbursement.amount),
+            "paid_on": col(Disbursement.paid_on),
+            "sp2d_number": col(Disbursement.sp2d_number),
+            "reversed_on": col(DisbursementReversal.reversed_on),
+            "reversal_reason": col(DisbursementReversal.reason),
+        },
+        lambda s: (
+            s.join(Agreement, col(Agreement.id) == col(Disbursement.agreement_id))
+            .outerjoin(DisbursementReversal, col(DisbursementReversal.disbursement_id) == col(Disbursement.id))
+            .where(*where.conditions())
+            .order_by(col(Disbursement.id))
+        ),
     )
-    header = (
-        "id",
-        "agreement_id",
-        "agreement_number",
-        "region_code",
-        "tranche",
-        "amount",
-        "paid_on",
-        "sp2d_number",
-        "reversed_on",
-        "reversal_reason",
-    )
-    return Export(header, statement)
 
 
 def refunds_export(where: AgreementFilter) -> Export:
-    statement = (
-        sa.select(
-            col(Refund.id),
-            col(Refund.agreement_id),
-            col(Agreement.number),
-            col(Agreement.region_code),
-            col(Refund.amount),
-            col(Refund.returned_on),
-            col(Refund.sts_number),
-            col(Refund.note),
-        )
-        .join(Agreement, col(Agreement.id) == col(Refund.agreement_id))
-        .where(*where.conditions())
-        .order_by(col(Refund.id))
+    return Export.of(
+        REFUNDS,
+        {
+            "id": col(Refund.id),
+            "agreement_id": col(Refund.agreement_id),
+            "agreement_number": col(Agreement.number),
+            "region_code": col(Agreement.region_code),
+            "amount": col(Refund.amount),
+            "returned_on": col(Refund.returned_on),
+            "sts_number": col(Refund.sts_number),
+            "note": col(Refund.note),
+        },
+        lambda s: (
+            s.join(Agreement, col(Agreement.id) == col(Refund.agreement_id))
+            .where(*where.conditions())
+            .order_by(col(Refund.id))
+        ),
     )
-    header = ("id", "agreement_id", "agreement_number", "region_code", "amount", "returned_on", "sts_number", "note")
-    return Export(header, statement)
-
-
-USAGE_ITEM_HEADER = (
-    "id",
-    "report_id",
-    "agreement_id",
-    "region_code",
-    "report_status",
-    "spent_on",
-    "category",
-    "stage",
-    "description",
-    "amount",
-    "payee",
-    "document_number",
-    "evidence_sha256",
-)
 
 
 def usage_items_export(where: AgreementFilter, items: ItemFilter, actor: Actor) -> Export:
     owner = col(Agreement.recipient_id)
-    statement = (
-        sa.select(
-            col(UsageItem.id),
-            col(UsageItem.report_id),
-            col(UsageReport.agreement_id),
-            col(Agreement.region_code),
-            col(UsageReport.status),
-            col(UsageItem.spent_on),
-            col(UsageItem.category),
-            col(UsageItem.stage),
-            col(UsageItem.description),
-            col(UsageItem.amount),
-            shown(actor, col(UsageItem.payee), owner),  # the visibility policy, row by row
-            shown(actor, col(UsageItem.document_number), owner),
-            # Stored as its bytes (models.HexDigest); exported as the API shows it, in hex.
-            sa.func.encode(col(UsageItem.evidence_sha256), "hex", type_=sa.Text),
-        )
-        .join(UsageReport, col(UsageReport.id) == col(UsageItem.report_id))
-        .join(Agreement, col(Agreement.id) == col(UsageReport.agreement_id))
-        .where(*where.conditions(), *items.conditions())
-        .order_by(col(UsageItem.id))
-    )
     # As in the API (reports.rules.visible): drafts and returned reports only to those who see their owner's
     # private fields; everyone else reads a report once it is submitted.
-    statement = statement.where(sa.or_(col(UsageReport.status).in_(COUNTED_STATUSES), may_see_sql(actor, owner)))
-    return Export(USAGE_ITEM_HEADER, statement)
-
-
-SUPPORT_HEADER = (
-    "id",
-    "election_id",
-    "recipient_id",
-    "region_code",
-    "province_code",
-    "recipient_kind",
-    "kind",
-    "description",
-    "quantity",
-    "unit",
-    "value",
-    "handed_over_on",
-    "bast_number",
-    "returned_on",
-    "return_bast_number",
-    "voided_at",
-    "void_reason",
-    "note",
-)
+    readable = sa.or_(col(UsageReport.status).in_(COUNTED_STATUSES), may_see_sql(actor, owner))
+    return Export.of(
+        USAGE_ITEMS,
+        {
+            "id": col(UsageItem.id),
+            "report_id": col(UsageItem.report_id),
+            "agreement_id": col(UsageReport.agreement_id),
+            "region_code": col(Agreement.region_code),
+            "report_status": col(UsageReport.status),
+            "spent_on": col(UsageItem.spent_on),
+            "category": col(UsageItem.category),
+            "stage": col(UsageItem.stage),
+            "description": col(UsageItem.description),
+            "amount": col(UsageItem.amount),
+            "payee": shown(actor, col(UsageItem.payee), owner),  # the visibility policy, row by row
+            "document_number": shown(actor, col(UsageItem.document_number), owner),
+            # Stored as its bytes (models.HexDigest); exported as the API shows it, in hex.
+            "evidence_sha256": sa.func.encode(col(UsageItem.evidence_sha256), "hex", type_=sa.Text),
+        },
+        lambda s: (
+            s.join(UsageReport, col(UsageReport.id) == col(UsageItem.report_id))
+            .join(Agreement, col(Agreement.id) == col(UsageReport.agreement_id))
+            .where(*where.conditions(), *items.conditions(), readable)
+            .order_by(col(UsageItem.id))
+        ),
+    )
 
 
 def support_export(where: SupportFilter) -> Export:
     """Support in kind, void records included (with when and why), as the list shows them. ``quantity`` is a count
     or a measure, not money: it goes out as its text ("1", "1.5"), so no spreadsheet shows it as rupiah."""
-    columns = [
-        sa.cast(sa.func.trim_scale(col(Support.quantity)), sa.String(20)).label(name)
-        if name == "quantity"
-        else getattr(Support, name)
-        for name in SUPPORT_HEADER
-    ]
-    return Export(SUPPORT_HEADER, sa.select(*columns).where(*where.conditions()).order_by(col(Support.id)))
+    columns: dict[str, Any] = {name: getattr(Support, name) for name in SUPPORT.header}
+    columns["quantity"] = sa.cast(sa.func.trim_scale(col(Support.quantity)), sa.String(20))
+    # An instant as ISO 8601 in UTC, the form a Table Schema `datetime` reads (PostgreSQL's own text is not).
+    columns["voided_at"] = sa.func.to_char(
+        sa.func.timezone("UTC", col(Support.voided_at)), 'YYYY-MM-DD"T"HH24:MI:SS"Z"', type_=sa.String(20)
+    )
+    return Export.of(SUPPORT, columns, lambda s: s.where(*where.conditions()).order_by(col(Support.id)))
 
 
-FINDINGS_COLUMNS: tuple[tuple[str, Any], ...] = (
-    ("rule", sa.String),
-    ("severity", sa.String),
-    ("agreement_id", sa.Integer),
-    ("agreement_number", sa.String),
-    ("region_code", sa.String),
-    ("recipient_kind", sa.String),
-    ("due_on", sa.Date),
-    ("regulation", sa.String),
-    ("facts", sa.String),
+SQL_TYPES: dict[Kind, Any] = {
+    Kind.integer: sa.Integer,
+    Kind.number: sa.Numeric,
+    Kind.string: sa.String,
+    Kind.date: sa.Date,
+    Kind.datetime: sa.DateTime,
+}
+FINDINGS_COLUMNS: tuple[tuple[str, Any], ...] = tuple(
+    (name, SQL_TYPES[FINDINGS.kind_of(name)]) for name in FINDINGS.header
 )
 
 
@@ -289,8 +239,7 @@ def findings_export(found: Sequence[Finding]) -> Export:
     ]
     columns = (sa.column(name, kind()) for name, kind in FINDINGS_COLUMNS)
     rows = sa.func.unnest(*arrays).table_valued(*columns).render_derived(name="finding")
-    header = tuple(name for name, _ in FINDINGS_COLUMNS)
-    return Export(header, sa.select(*(rows.c[name] for name in header)))
+    return Export.of(FINDINGS, {name: rows.c[name] for name in FINDINGS.header})
 
 
 # --- CSV, written by PostgreSQL ------------------------------------------------------------------
@@ -363,14 +312,14 @@ def sheet_column(name: str, column: Any) -> Column:
     """A sheet column as its database type tells it, for its width."""
     kind = column.type
     if isinstance(kind, sa.Integer):
-        return Column(name, Kind.integer)
+        return Column(name, CellKind.integer)
     if isinstance(kind, sa.Numeric):
-        return Column(name, Kind.money)
+        return Column(name, CellKind.money)
     if isinstance(kind, sa.Date):
-        return Column(name, Kind.date)
+        return Column(name, CellKind.date)
     if isinstance(kind, sa.Enum):
-        return Column(name, Kind.text, max(map(len, kind.enums), default=None))
-    return Column(name, Kind.text, getattr(kind, "length", None))
+        return Column(name, CellKind.text, max(map(len, kind.enums), default=None))
+    return Column(name, CellKind.text, getattr(kind, "length", None))
 
 
 def sheet_columns(export: Export) -> list[Column]:

@@ -1,18 +1,19 @@
 """HTTP routes of oversight: summaries, compliance findings, export files."""
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
-from fastapi import Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
 from app.core.auth import CurrentActor
 from app.core.deps import AppSettings, Tx
 from app.core.http import domain_router
 from app.core.types import DB_ID_MAX, LedgerDate
-from app.grants.filters import AgreementFilters
+from app.grants.filters import AgreementFilter, AgreementFilters
 from app.oversight import exports, service
-from app.oversight.schemas import Findings, GroupBy, Rule, Severity, Summary
+from app.oversight.schemas import DataPackage, Findings, GroupBy, Rule, Severity, Summary
 from app.support.filters import SupportFilter
 from app.support.models import SupportKind
 
@@ -50,8 +51,60 @@ async def compliance_findings(
     )
 
 
+@dataclass(frozen=True)
+class ExportFilters:
+    where: AgreementFilter
+    items: exports.ItemFilter
+    as_of: date
+    rule: Rule | None
+    severity: Severity | None
+    support: SupportFilter
+
+
+def export_filters(
+    where: AgreementFilters,
+    report_id: Annotated[int | None, Query(ge=1, le=DB_ID_MAX)] = None,
+    category: CodeQuery = None,
+    stage: CodeQuery = None,
+    spent_from: DateQuery = None,
+    spent_to: DateQuery = None,
+    as_of: AsOf = None,
+    rule: Rule | None = None,
+    severity: Severity | None = None,
+    kind: Annotated[SupportKind | None, Query(description="support: one kind of support.")] = None,
+    outstanding: Annotated[bool | None, Query(description="support: asset loans not yet returned.")] = None,
+) -> ExportFilters:
+    """The filters of every export (and of the data package, which hands them on to each file's path)."""
+    items = exports.ItemFilter(report_id, category, stage, spent_from, spent_to)
+    support = SupportFilter(where, kind, outstanding)
+    return ExportFilters(where, items, as_of or date.today(), rule, severity, support)
+
+
+Filters = Annotated[ExportFilters, Depends(export_filters)]
+
+
 @router.get(
-    "/exports/{name}",
+    "/exports/datapackage.json",
+    response_model=DataPackage,
+    description=(
+        "A Frictionless Data Package describing every CSV export with a Table Schema (types, constraints, keys,"
+        " Indonesian and English titles), the data's licence and publisher. Each resource's `path` is the live"
+        " export URL with this request's filters, so `frictionless validate` or a CKAN portal reads the data"
+        " unaided."
+    ),
+)
+async def export_package(request: Request, tx: Tx, settings: AppSettings, filters: Filters) -> DataPackage:
+    query = request.url.query
+
+    def path(dataset: exports.Dataset) -> str:
+        url = str(request.url_for("export", name=f"{dataset.value}.csv"))
+        return f"{url}?{query}" if query else url
+
+    return await service.describe_exports(tx, settings, path)
+
+
+@router.get(
+    "/exports/{name:export_file}",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}, exports.MEDIA_TYPES[exports.FileFormat.xlsx]: {}}}},
     description=(
@@ -67,27 +120,17 @@ async def export(
     tx: Tx,
     settings: AppSettings,
     actor: CurrentActor,
-    where: AgreementFilters,
+    filters: Filters,
     name: Annotated[str, Path(pattern=EXPORT_NAME, examples=["agreements.csv"])],
-    report_id: Annotated[int | None, Query(ge=1, le=DB_ID_MAX)] = None,
-    category: CodeQuery = None,
-    stage: CodeQuery = None,
-    spent_from: DateQuery = None,
-    spent_to: DateQuery = None,
-    as_of: AsOf = None,
-    rule: Rule | None = None,
-    severity: Severity | None = None,
-    kind: SupportKind | None = None,
-    outstanding: Annotated[bool | None, Query(description="support: asset loans not yet returned.")] = None,
 ) -> StreamingResponse:
     wanted = service.ExportRequest(
         name=name,
-        where=where,
-        items=exports.ItemFilter(report_id, category, stage, spent_from, spent_to),
-        as_of=as_of or date.today(),
-        rule=rule,
-        severity=severity,
-        support=SupportFilter(where, kind, outstanding),
+        where=filters.where,
+        items=filters.items,
+        as_of=filters.as_of,
+        rule=filters.rule,
+        severity=filters.severity,
+        support=filters.support,
     )
     file = await service.export(tx, request.app.state.engine, settings, actor, wanted)
     return StreamingResponse(

@@ -4,7 +4,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.money import MoneyOut
 
@@ -80,3 +80,17 @@ class Finding(BaseModel):
 class Findings(BaseModel):
     as_of: date
     data: list[Finding]
+
+
+class DataPackage(BaseModel):
+    """A Frictionless Data Package (https://specs.frictionlessdata.io/data-package/): the members below, and every
+    other member the specification allows."""
+
+    model_config = ConfigDict(extra="allow")
+
+    profile: str
+    name: str
+    title: str
+    licenses: list[dict[str, str]]
+    contributors: list[dict[str, str]]
+    resources: list[dict[str, Any]] = Field(description="One per CSV export, with its Table Schema (`schema`).")

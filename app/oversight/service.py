@@ -1,6 +1,6 @@
 """What auditors, the Ministry and watchdogs come for: national summaries, compliance findings, export files."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -14,9 +14,11 @@ from app.core.db import Transaction
 from app.grants.filters import AgreementFilter
 from app.grants.rules import Figures
 from app.oversight import exports, repository
+from app.oversight.columns import CodeList, Publication, data_package
 from app.oversight.exports import Dataset, Export, FileFormat, ItemFilter
 from app.oversight.rules import TrancheDue, findings_of, tranche_dues
-from app.oversight.schemas import Finding, GroupBy, Rule, Severity, Summary, SummaryRow, Totals
+from app.oversight.schemas import DataPackage, Finding, GroupBy, Rule, Severity, Summary, SummaryRow, Totals
+from app.reference import service as reference
 from app.support.filters import SupportFilter
 
 # --- summaries -----------------------------------------------------------------------------------
@@ -133,3 +135,20 @@ async def export(
         media_type=exports.MEDIA_TYPES[file_format],
         filename=f"hibah-{wanted.name}",
     )
+
+
+async def describe_exports(tx: Transaction, settings: Settings, path: Callable[[Dataset], str]) -> DataPackage:
+    """The Data Package of the CSV exports: their Table Schemas with today's published codes, their live paths."""
+    codes = {
+        CodeList.category: [code.code for code in await reference.list_categories(tx)],
+        CodeList.stage: [code.code for code in await reference.list_stages(tx)],
+    }
+    publication = Publication(
+        license_name=settings.data_license_name,
+        license_title=settings.data_license_title,
+        license_url=settings.data_license_url,
+        publisher_name=settings.publisher_name,
+        publisher_url=settings.publisher_url,
+        publisher_email=settings.publisher_email,
+    )
+    return DataPackage.model_validate(data_package(publication, codes, {dataset: path(dataset) for dataset in Dataset}))

@@ -59,6 +59,7 @@ def test_verify_names_the_altered_event(
         "events": 5,
         "head_hash": intact["head_hash"],
         "first_bad_seq": None,
+        "checkpoints": {"valid": True, "checked": 0, "confirmed": 0, "latest_confirmed_seq": None, "problems": []},
         "ledger": ledger,
     }
     # A superuser rewrites history behind the application's back.
