@@ -63,6 +63,7 @@ def test_the_package_describes_every_export(client: httpx.Client, database_url: 
         "refunds",
         "usage-items",
         "findings",
+        "support",
     ]
     assert [resource["path"] for resource in package["resources"]] == [
         f"{base}/exports/agreements.csv",
@@ -70,6 +71,7 @@ def test_the_package_describes_every_export(client: httpx.Client, database_url: 
         f"{base}/exports/refunds.csv",
         f"{base}/exports/usage-items.csv",
         f"{base}/exports/findings.csv",
+        f"{base}/exports/support.csv",
     ]
     assert package["licenses"] == [
         {
@@ -93,6 +95,14 @@ def test_the_package_describes_every_export(client: httpx.Client, database_url: 
     published = [code["code"] for code in client.get("/codes/categories").json()["data"]]
     assert published[:3] == ["honorarium_adhoc", "honorarium_lainnya", "logistik"]
     assert category["constraints"] == {"required": True, "enum": published}
+
+    support = package["resources"][5]["schema"]
+    kinds = {field["name"]: field["type"] for field in support["fields"]}
+    assert (kinds["quantity"], kinds["value"], kinds["voided_at"]) == ("number", "number", "datetime")
+    bast = next(field for field in support["fields"] if field["name"] == "bast_number")
+    assert bast["constraints"] == {"required": True, "unique": True}
+    support_rows = client.get(package["resources"][5]["path"]).text.strip().splitlines()
+    assert len(support_rows) > 1  # the demo's support in kind is there to validate, not an empty file
 
     # The schema's fields are the files' header, column for column.
     for resource in package["resources"]:
