@@ -26,6 +26,7 @@ from app.core.reads import create_read_pool, libpq_dsn
 from app.core.web import install_web_middleware
 from app.feed.listener import ChangeListener
 from app.feed.router import router as feed_router
+from app.feed.service import SharedReads
 from app.grants import router as grants
 from app.health.router import router as health_router
 from app.ledger.router import router as ledger_router
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # One LISTEN connection per worker, beside the pools: the change feed's held requests wait on it.
         app.state.change_listener = ChangeListener(libpq_dsn(url))
         await app.state.change_listener.start()
+        app.state.feed_reads = SharedReads()
         # On a thread, after startup: readiness does not wait for it; a page asked for meanwhile compiles itself.
         warming = asyncio.get_running_loop().run_in_executor(None, warm_portal)
         # Startup leaves ~170,000 long-lived objects; frozen, full collections stop walking them

@@ -36,6 +36,9 @@ class ChangeListener:
         self.connected = asyncio.Event()
         self.notifications = 0
         """Notifications received, for tests and metrics."""
+        self.generation = 0
+        """How many times waiters were woken: a read begun at generation g sees every commit that woke them
+        up to g (PostgreSQL notifies after the commit is visible)."""
 
     def moment(self) -> asyncio.Event:
         """The event the next notification sets: take it *before* reading, so a commit between the read and
@@ -51,6 +54,7 @@ class ChangeListener:
 
     def _wake(self) -> None:
         event, self._event = self._event, asyncio.Event()
+        self.generation += 1
         event.set()
 
     def _notified(self, connection: object, pid: int, channel: str, payload: object) -> None:

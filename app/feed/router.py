@@ -22,7 +22,13 @@ def change_listener(request: Request) -> ChangeListener:
     return listener
 
 
+def shared_reads(request: Request) -> service.SharedReads:
+    shared: service.SharedReads = request.app.state.feed_reads
+    return shared
+
+
 Listener = Annotated[ChangeListener, Depends(change_listener)]
+Shared = Annotated[service.SharedReads, Depends(shared_reads)]
 
 
 @router.get(
@@ -38,6 +44,7 @@ Listener = Annotated[ChangeListener, Depends(change_listener)]
 async def list_changes(
     reader: ReadPool,
     listener: Listener,
+    shared: Shared,
     actor: PooledActor,
     after: Annotated[int, Query(ge=0, le=SEQ_MAX, description="Entries after this `seq` (0: from the start).")] = 0,
     limit: Annotated[int, Query(ge=1, le=LIMIT_MAX, description="Entries per answer.")] = LIMIT_DEFAULT,
@@ -46,6 +53,6 @@ async def list_changes(
         Query(ge=0, le=WAIT_MAX, description="Seconds to hold the request when there is nothing after `after` yet."),
     ] = 0,
 ) -> Response:
-    page = await service.changes(reader, listener, actor, after=after, limit=limit, wait=wait)
+    page = await service.changes(reader, listener, shared, actor, after=after, limit=limit, wait=wait)
     # The answer to the same question changes as the ledger grows: a cache may keep it, but must ask again.
     return Response(page.model_dump_json(), media_type="application/json", headers={"Cache-Control": "no-cache"})

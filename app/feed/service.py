@@ -50,8 +50,42 @@ def entry(actor: Actor, row: Any) -> Change:
     )
 
 
+class SharedReads:
+    """One read for every waiter a commit wakes that asks the same question (the same ``after``, ``limit`` and
+    kind of view): fifty followers at the head of the feed cost a worker one statement per commit, not fifty.
+
+    Only reads begun after the wake-up are shared (the key holds the listener's generation), so each waiter
+    still sees the commit that woke it. A request's first read is always its own: an identical read already
+    in flight may have begun before the caller's own commit."""
+
+    def __init__(self) -> None:
+        self._reads: dict[tuple[int, int, bool, int], asyncio.Future[list[Any]]] = {}
+
+    async def read(self, reader: Reader, key: tuple[int, int, bool, int]) -> list[Any]:
+        pending = self._reads.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._read(reader, key))
+            self._reads[key] = pending
+        # Shielded: one waiter giving up (its client went away) must not cancel the read for the others.
+        return await asyncio.shield(pending)
+
+    async def _read(self, reader: Reader, key: tuple[int, int, bool, int]) -> list[Any]:
+        after, limit, with_owner, _ = key
+        try:
+            return await repository.changes_after(reader, after, limit, with_owner=with_owner)
+        finally:
+            del self._reads[key]
+
+
 async def changes(
-    reader: Reader, listener: ChangeListener, actor: Actor, *, after: int, limit: int, wait: float
+    reader: Reader,
+    listener: ChangeListener,
+    shared: SharedReads,
+    actor: Actor,
+    *,
+    after: int,
+    limit: int,
+    wait: float,
 ) -> ChangePage:
     """Entries after ``after``; when there are none, wait up to ``wait`` seconds for a commit to bring some.
 
@@ -61,12 +95,11 @@ async def changes(
     with_owner = actor.role is not None and actor.role not in SEES_EVERY_OWNER
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
-    while True:
-        moment = listener.moment()
-        rows = await repository.changes_after(reader, after, limit, with_owner=with_owner)
-        remaining = deadline - loop.time()
-        if rows or remaining <= 0:
-            break
+    moment = listener.moment()
+    rows = await repository.changes_after(reader, after, limit, with_owner=with_owner)
+    while not rows and (remaining := deadline - loop.time()) > 0:
         await listener.wait(moment, remaining)
+        moment = listener.moment()
+        rows = await shared.read(reader, (after, limit, with_owner, listener.generation))
     data = [entry(actor, row) for row in rows]
     return ChangePage(data=data, next_cursor=str(data[-1].seq if data else after))

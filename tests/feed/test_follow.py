@@ -68,19 +68,21 @@ def test_a_held_request_with_nothing_new_is_answered_empty_at_its_timeout(
 def test_held_requests_hold_no_pooled_connection(
     client: httpx.Client, server_address: str, grant: Grant, db: psycopg.Connection[Any]
 ) -> None:
-    """More followers than both pools hold connections (10 + 20 by default): writes and reads go on meanwhile,
-    and every follower is told."""
+    """More followers than both pools hold connections (10 + 20 by default): reads on the read pool (which the
+    feed reads on), reads in a transaction and writes go on meanwhile, and every follower is told."""
     head = last_seq(db)
     with ThreadPoolExecutor(max_workers=40) as pool:
         followers = held(pool, server_address, head, count=40)
         started = time.monotonic()
+        assert client.get(f"/agreements/{grant.agreement_id}/position").status_code == 200
+        assert client.get("/regions/35.74").status_code == 200
         assert client.get(f"/agreements/{grant.agreement_id}").status_code == 200
         created(pay(client, grant, "10000000", "SP2D-1", "2023-12-19"))
         committed = time.monotonic()
-        assert committed - started < 1.0
+        assert committed - started < 5.0  # not the 20 s the followers would hold connections for
         answers = [future.result(timeout=10) for future in followers]
     assert all([entry["seq"] for entry in body["data"]] == [head + 1] for body, _ in answers)
-    assert max(told for _, told in answers) - committed < TOLD_WITHIN * 2
+    assert max(told for _, told in answers) - committed < TOLD_WITHIN * 3  # forty answers, on a shared machine
 
 
 def test_the_listener_reconnects_when_its_connection_is_cut(
