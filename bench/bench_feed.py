@@ -14,6 +14,10 @@ migrated with ``uv run hibah migrate``, one ``hibah serve --workers N`` process 
     and disabled (``ALTER TABLE audit_event DISABLE TRIGGER audit_event_notify``), alternating, ``--rounds``
     times each; POSTs per second and median latency. No followers wait during (b); each worker's listener
     still receives every notification.
+(c) *commit cost in the database*: ``--commits`` transactions on one asyncpg connection, each appending one
+    audit event (``audit_append``, chained at COMMIT) and committing, with the trigger enabled and disabled,
+    alternating, ``--rounds`` times each; median µs per transaction. This isolates what the NOTIFY adds to a
+    commit from the HTTP and Python work around it, which on a shared machine swamps it in (b).
 """
 
 import argparse
@@ -28,7 +32,9 @@ from typing import Any
 
 import httpx
 
-from bench.harness import app_command, create_key, execute, fresh_database, migrate, run_env, serving
+from app.core.actor import OPERATOR
+from app.core.audit import APPEND, pending_event, pending_rows
+from bench.harness import app_command, connected, create_key, execute, fresh_database, migrate, run_env, serving
 
 DATABASE = "hibah_bench_feed"
 APP_ENV = {"HIBAH_LOG_LEVEL": "warning"}
@@ -149,6 +155,22 @@ async def burst(base: str, finance: str, agreement_id: int, count: int) -> tuple
     return count / (time.perf_counter() - started), statistics.median(latencies)
 
 
+async def commit_cost(url: str, commits: int, enabled: bool) -> float:
+    """(c): median µs of a transaction that appends one audit event and commits."""
+    async with connected(url) as connection:
+        state = "ENABLE" if enabled else "DISABLE"
+        await connection.execute(f"ALTER TABLE audit_event {state} TRIGGER audit_event_notify")
+        timings: list[float] = []
+        for number in range(commits):
+            rows = pending_rows([pending_event(OPERATOR, "bench.commit", "bench", number, {"n": number})], None)
+            started = time.perf_counter()
+            async with connection.transaction():
+                await connection.execute(APPEND, rows, None)
+            timings.append((time.perf_counter() - started) * 1_000_000)
+        await connection.execute("ALTER TABLE audit_event ENABLE TRIGGER audit_event_notify")
+        return statistics.median(timings)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--writes", type=int, default=200)
@@ -156,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--burst", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--commits", type=int, default=1000)
+    parser.add_argument("--phases", default="abc", help="which of (a), (b), (c) to run, e.g. `c`")
     options = parser.parse_args(argv)
 
     url = fresh_database(DATABASE)
@@ -168,33 +192,58 @@ def main(argv: list[str] | None = None) -> int:
         agreement_id = asyncio.run(seed(server.base, admin, finance))
         asyncio.run(burst(server.base, finance, agreement_id, 100))  # warm every worker and pool
 
-        print(f"(a) commit → follower told, {options.writes} writes, {options.workers} workers (ms)")
-        print("| followers | told median | told p99 | told max | POST median | POST p99 |")
-        print("|---:|---:|---:|---:|---:|---:|")
-        for followers in options.followers:
-            figures = asyncio.run(told(server.base, finance, agreement_id, options.writes, followers))
-            print(
-                f"| {followers} | {figures['told_median']:.1f} | {figures['told_p99']:.1f} | {figures['told_max']:.1f}"
-                f" | {figures['post_median']:.1f} | {figures['post_p99']:.1f} |"
-            )
-
-        results: dict[str, list[tuple[float, float]]] = {"enabled": [], "disabled": []}
-        for _ in range(options.rounds):
-            for state in ("enabled", "disabled"):
-                execute(url, f"ALTER TABLE audit_event {state[:-1].upper()} TRIGGER audit_event_notify")
-                results[state].append(asyncio.run(burst(server.base, finance, agreement_id, options.burst)))
-        execute(url, "ALTER TABLE audit_event ENABLE TRIGGER audit_event_notify")
-        print()
-        print(
-            f"(b) money POSTs, {options.burst} per round over {BURST_CONNECTIONS} connections, {options.rounds} rounds"
-        )
-        print("| NOTIFY trigger | POST/s (median) | POST ms (median) |")
-        print("|---|---:|---:|")
-        for state, rounds in results.items():
-            rate = statistics.median(r for r, _ in rounds)
-            latency = statistics.median(m for _, m in rounds)
-            print(f"| {state} | {rate:.0f} | {latency:.1f} |")
+        if "a" in options.phases:
+            print_told(server.base, finance, agreement_id, options)
+        if "b" in options.phases:
+            print_burst(url, server.base, finance, agreement_id, options)
+        if "c" in options.phases:
+            print_commit_cost(url, options)
     return 0
+
+
+def print_told(base: str, finance: str, agreement_id: int, options: argparse.Namespace) -> None:
+    print(f"(a) commit → follower told, {options.writes} writes, {options.workers} workers (ms)")
+    print("| followers | told median | told p99 | told max | POST median | POST p99 |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for followers in options.followers:
+        figures = asyncio.run(told(base, finance, agreement_id, options.writes, followers))
+        print(
+            f"| {followers} | {figures['told_median']:.1f} | {figures['told_p99']:.1f} | {figures['told_max']:.1f}"
+            f" | {figures['post_median']:.1f} | {figures['post_p99']:.1f} |"
+        )
+    print()
+
+
+def print_burst(url: str, base: str, finance: str, agreement_id: int, options: argparse.Namespace) -> None:
+    results: dict[str, list[tuple[float, float]]] = {"enabled": [], "disabled": []}
+    for _ in range(options.rounds):
+        for state in ("enabled", "disabled"):
+            execute(url, f"ALTER TABLE audit_event {state[:-1].upper()} TRIGGER audit_event_notify")
+            results[state].append(asyncio.run(burst(base, finance, agreement_id, options.burst)))
+    execute(url, "ALTER TABLE audit_event ENABLE TRIGGER audit_event_notify")
+    print(f"(b) money POSTs, {options.burst} per round over {BURST_CONNECTIONS} connections, {options.rounds} rounds")
+    print("| NOTIFY trigger | POST/s (median) | POST ms (median) |")
+    print("|---|---:|---:|")
+    for state, rounds in results.items():
+        rate = statistics.median(r for r, _ in rounds)
+        latency = statistics.median(m for _, m in rounds)
+        print(f"| {state} | {rate:.0f} | {latency:.1f} |")
+    print()
+
+
+def print_commit_cost(url: str, options: argparse.Namespace) -> None:
+    """Run while the server's workers listen, as in production."""
+    costs: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(options.rounds):
+        for enabled in (True, False):
+            costs[enabled].append(asyncio.run(commit_cost(url, options.commits, enabled)))
+    print(
+        f"(c) one audit event appended and committed, {options.commits} transactions a round, {options.rounds} rounds"
+    )
+    print("| NOTIFY trigger | µs per transaction (median of round medians) |")
+    print("|---|---:|")
+    for enabled, medians in costs.items():
+        print(f"| {'enabled' if enabled else 'disabled'} | {statistics.median(medians):.0f} |")
 
 
 if __name__ == "__main__":
