@@ -22,8 +22,11 @@ from app.core.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from app.core.observability import configure_logging, flush_logs, sample_pool
 from app.core.observability import router as metrics_router
 from app.core.openapi import install_problem_openapi
-from app.core.reads import create_read_pool
+from app.core.reads import create_read_pool, libpq_dsn
 from app.core.web import install_web_middleware
+from app.feed.listener import ChangeListener
+from app.feed.router import router as feed_router
+from app.feed.service import SharedReads
 from app.grants import router as grants
 from app.health.router import router as health_router
 from app.ledger.router import router as ledger_router
@@ -78,6 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = engine
         app.state.read_pool = await create_read_pool(url, settings)
+        # One LISTEN connection per worker, beside the pools: the change feed's held requests wait on it.
+        app.state.change_listener = ChangeListener(libpq_dsn(url))
+        await app.state.change_listener.start()
+        app.state.feed_reads = SharedReads()
         # On a thread, after startup: readiness does not wait for it; a page asked for meanwhile compiles itself.
         warming = asyncio.get_running_loop().run_in_executor(None, warm_portal)
         # Startup leaves ~170,000 long-lived objects; frozen, full collections stop walking them
@@ -89,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             sampler.cancel()
+            await app.state.change_listener.stop()
             await warming
             await app.state.read_pool.close()
             await engine.dispose()
@@ -127,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         support_router,
         oversight_router,
         audit_router,
+        feed_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health_router)

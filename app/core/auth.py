@@ -22,6 +22,7 @@ from app.core.errors import (
 )
 from app.core.models import created_at_column, enum_column
 from app.core.openapi import key_security
+from app.core.reads import ReadPool
 
 KEY_PREFIX = "hibah_"
 
@@ -103,6 +104,25 @@ async def current_actor(request: Request, tx: Tx) -> Actor:
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+@key_security(required=False)
+@answers(MalformedCredentials, InvalidApiKey)
+async def pooled_actor(request: Request, pool: ReadPool) -> Actor:
+    """:func:`current_actor` for a route that opens no transaction (a held change-feed request): the key is
+    looked up in one statement on the read pool, and the connection goes back at once."""
+    secret = bearer_secret(request)
+    if secret is None:
+        return PUBLIC
+    row = await pool.fetchrow(LIVE_KEY, hash_key(secret))
+    if row is None:
+        raise InvalidApiKey()
+    actor = actor_of(row)
+    request.state.actor = actor
+    return actor
+
+
+PooledActor = Annotated[Actor, Depends(pooled_actor)]
 
 
 def require(*roles: Role) -> "RoleCheck":

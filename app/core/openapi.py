@@ -56,6 +56,7 @@ TAGS = [
     },
     {"name": "oversight", "description": "Summaries, compliance findings and export files."},
     {"name": "audit", "description": "The hash-chained audit log and its verification."},
+    {"name": "feed", "description": "The change feed: every committed change in commit order, public-safe, live."},
     {"name": "health", "description": "Liveness, readiness and metrics of this process."},
 ]
 NOT_MODIFIED = {

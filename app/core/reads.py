@@ -36,9 +36,11 @@ async def _keep_as_is(connection: asyncpg.Connection) -> None:
 
 
 class Reader(Protocol):
-    """What a fast read needs: one statement, one row (the pool itself, which acquires and releases)."""
+    """What a fast read needs: one statement (the pool itself, which acquires and releases around it)."""
 
     async def fetchrow(self, query: str, *args: Any) -> Record | None: ...
+
+    async def fetch(self, query: str, *args: Any) -> list[Record]: ...
 
 
 async def read_pool(request: Request) -> asyncpg.Pool:

@@ -1,0 +1,107 @@
+"""One LISTEN connection per worker process, fanning the chain's commits out to the requests waiting on them.
+
+Migration 0009 sends a payload-less ``NOTIFY hibah_changes`` with every transaction that appends to the audit
+chain. A worker keeps one dedicated asyncpg connection (not from any pool: a pooled connection is reset and
+handed to others, and a LISTEN must outlive requests) listening on that channel; every notification sets the
+current :class:`asyncio.Event` and puts a fresh one in its place, so any number of held requests wake at once
+without a connection each. When the connection drops the listener reconnects (backing off up to a few
+seconds) and wakes every waiter, which reads again: a commit made while it was away is then found, not missed.
+While it is away waiters poll instead (:data:`POLL_WHILE_AWAY`), so a follower is still told, a little later.
+"""
+
+import asyncio
+import contextlib
+import logging
+
+import asyncpg
+
+CHANNEL = "hibah_changes"
+POLL_WHILE_AWAY = 0.5
+"""Seconds between reads of a waiting request while the listener is not connected."""
+HEALTH_EVERY = 10.0
+"""Seconds of silence after which the listener checks its connection (a dead peer may never close it)."""
+RECONNECT_MAX = 5.0
+
+log = logging.getLogger("hibah.feed")
+
+
+class ChangeListener:
+    """Tells waiting requests that the audit chain moved; owned by the app's lifespan, one per process."""
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._event = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._connection: asyncpg.Connection | None = None
+        self.connected = asyncio.Event()
+        self.notifications = 0
+        """Notifications received, for tests and metrics."""
+        self.generation = 0
+        """How many times waiters were woken: a read begun at generation g sees every commit that woke them
+        up to g (PostgreSQL notifies after the commit is visible)."""
+
+    def moment(self) -> asyncio.Event:
+        """The event the next notification sets: take it *before* reading, so a commit between the read and
+        the wait is not lost."""
+        return self._event
+
+    async def wait(self, moment: asyncio.Event, seconds: float) -> None:
+        """Until ``moment`` is set or ``seconds`` pass; never longer than a poll while disconnected."""
+        if not self.connected.is_set():
+            seconds = min(seconds, POLL_WHILE_AWAY)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(moment.wait(), seconds)
+
+    def _wake(self) -> None:
+        event, self._event = self._event, asyncio.Event()
+        self.generation += 1
+        event.set()
+
+    def _notified(self, connection: object, pid: int, channel: str, payload: object) -> None:
+        self.notifications += 1
+        self._wake()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="hibah-feed-listener")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self.connected.clear()
+        self._wake()
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                await self._listen()
+                backoff = 0.1
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("change feed listener lost its connection: %s", exc)
+            self.connected.clear()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, RECONNECT_MAX)
+
+    async def _listen(self) -> None:
+        connection: asyncpg.Connection = await asyncpg.connect(
+            self._dsn, server_settings={"application_name": "hibah-feed"}
+        )
+        lost = asyncio.Event()
+        connection.add_termination_listener(lambda _connection: lost.set())
+        try:
+            await connection.add_listener(CHANNEL, self._notified)
+            self._connection = connection
+            self.connected.set()
+            self._wake()  # whatever committed while no one was listening
+            while not connection.is_closed():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lost.wait(), HEALTH_EVERY)
+                    return
+                await connection.fetchval("SELECT 1", timeout=5)
+        finally:
+            self._connection = None
+            self.connected.clear()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connection.close(), 2)
