@@ -33,6 +33,7 @@ from app.portal.render import warm as warm_portal
 from app.portal.router import router as portal_router
 from app.reference import router as reference
 from app.reports.router import router as reports_router
+from app.support.router import router as support_router
 
 API_PREFIX = "/api/v1"
 
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports_router,
         reference.router,
         access_router,
+        support_router,
         oversight_router,
         audit_router,
     ):

@@ -8,6 +8,7 @@ from app.grants.models import Agreement, Amendment, BudgetLine
 from app.ledger.models import Disbursement, DisbursementReversal, Refund
 from app.reference.models import CategoryCode, Election, Recipient, Region, StageCode
 from app.reports.models import UsageItem, UsageReport, UsageReportSpend
+from app.support.models import Support
 
 __all__ = [
     "Agreement",
@@ -26,6 +27,7 @@ __all__ = [
     "Refund",
     "Region",
     "StageCode",
+    "Support",
     "UsageItem",
     "UsageReport",
     "UsageReportSpend",

@@ -50,6 +50,10 @@ TAGS = [
     {"name": "grants", "description": "Grant agreements (NPHD), their amendments and their position."},
     {"name": "ledger", "description": "Money moving: disbursements, reversals, refunds, report reviews, closing."},
     {"name": "reports", "description": "Usage reports and their items, while recipients write them."},
+    {
+        "name": "support",
+        "description": "Support in kind (dukungan sarana dan prasarana): goods, asset loans, space, staff, services.",
+    },
     {"name": "oversight", "description": "Summaries, compliance findings and export files."},
     {"name": "audit", "description": "The hash-chained audit log and its verification."},
     {"name": "health", "description": "Liveness, readiness and metrics of this process."},
@@ -220,6 +224,7 @@ CREATES = {
     ),
     "/api/v1/agreements/{agreement_id}/refunds": ("/api/v1/refunds/{refund_id}", "refund_id", "id"),
     "/api/v1/agreements/{agreement_id}/usage-reports": ("/api/v1/usage-reports/{report_id}", "report_id", "id"),
+    "/api/v1/support": ("/api/v1/support/{support_id}", "support_id", "id"),
 }
 """What each create makes, for the OpenAPI links that let clients (and schemathesis's stateful phase) go on
 from a created record to every operation on it: its read, its changes and the records under it."""

@@ -25,6 +25,9 @@ from app.ledger.schemas import DisbursementCreate
 from app.reference import service as reference
 from app.reference.models import Election, ElectionKind, Recipient, RecipientKind
 from app.reference.schemas import ElectionCreate, RecipientCreate, RegionCreate
+from app.support import service as support
+from app.support.models import SupportKind
+from app.support.schemas import SupportCreate, SupportReturn
 
 PROVINCE = ("35", "Jawa Timur")
 CITY = ("35.74", "Kota Probolinggo")
@@ -194,10 +197,85 @@ async def load_ledger(tx: Transaction) -> None:
         await _load_grant(tx, election_id, recipients[grant.recipient], grant)
 
 
+# The city's support in kind (dukungan sarana dan prasarana): DEMO VALUES, plausible but not from a document
+# (README: the demo). (recipient, kind, description, quantity, unit, value, handed over, BAST, returned, its BAST)
+SUPPORT: list[tuple[str, SupportKind, str, str, str, str, date, str, date | None, str | None]] = [
+    (
+        "Bawaslu Kota Probolinggo",
+        SupportKind.facility,
+        "Ruang kantor sekretariat Bawaslu di Gedung Pemkot Probolinggo, Januari-Desember 2024",
+        "240",
+        "m2",
+        "180000000.00",
+        date(2024, 1, 15),
+        "DEMO-BAST/027/425.103/2024",
+        None,
+        None,
+    ),
+    (
+        "Bawaslu Kota Probolinggo",
+        SupportKind.personnel,
+        "ASN Pemkot diperbantukan ke sekretariat Bawaslu (4 orang, 12 bulan)",
+        "48",
+        "orang-bulan",
+        "216000000.00",
+        date(2024, 1, 15),
+        "DEMO-BAST/028/425.103/2024",
+        None,
+        None,
+    ),
+    (
+        "KPU Kota Probolinggo",
+        SupportKind.asset_loan,
+        "Kendaraan dinas roda empat Toyota Kijang Innova, pinjam pakai untuk distribusi logistik",
+        "1",
+        "unit",
+        "385000000.00",
+        date(2024, 5, 13),
+        "DEMO-BAST/031/030/2024",
+        date(2025, 2, 24),
+        "DEMO-BAST/009/030/2025",
+    ),
+    (
+        "KPU Kota Probolinggo",
+        SupportKind.personnel,
+        "ASN Pemkot diperbantukan ke sekretariat PPK (10 kecamatan/kelurahan, 6 bulan)",
+        "60",
+        "orang-bulan",
+        "270000000.00",
+        date(2024, 6, 3),
+        "DEMO-BAST/035/030/2024",
+        None,
+        None,
+    ),
+]
+
+
+async def load_support(tx: Transaction) -> None:
+    election_id, recipients = await _ids_by_name(tx)
+    for recipient, kind, description, quantity, unit, value, handed, bast, returned, return_bast in SUPPORT:
+        given = SupportCreate(
+            election_id=election_id,
+            recipient_id=recipients[recipient],
+            kind=kind,
+            description=description,
+            quantity=Decimal(quantity),
+            unit=unit,
+            value=Decimal(value),
+            handed_over_on=handed,
+            bast_number=bast,
+        )
+        record = await support.create(tx, OPERATOR, given)
+        if returned is not None and return_bast is not None and record.id is not None:
+            back = SupportReturn(returned_on=returned, return_bast_number=return_bast)
+            await support.give_back(tx, OPERATOR, record.id, back, None)
+
+
 STEPS: list[DemoStep] = [
     DemoStep("reference-2024", load_reference),
     DemoStep("ledger-2024", load_ledger),
     DemoStep("reports-2024", load_reports),
+    DemoStep("support-2024", load_support),
 ]
 
 

@@ -14,6 +14,7 @@ from app.grants.models import AgreementStatus, Scheme
 from app.oversight.schemas import Rule, Severity
 from app.reference.models import RecipientKind
 from app.reports.models import ReportStatus
+from app.support.models import SupportKind
 
 
 class Dataset(StrEnum):
@@ -22,8 +23,9 @@ class Dataset(StrEnum):
     refunds = "refunds"
     usage_items = "usage-items"
     findings = "findings"
-    # Support in kind (DESIGN §6) comes here as `support = "support"`, with its Table in TABLES below and its
-    # select in exports.py: the data package then lists it with no other change.
+    support = "support"
+    # A new export: its member here, its Table in TABLES below, its select in exports.py (Export.of); the data
+    # package then lists it with no other change.
 
 
 class Kind(StrEnum):
@@ -33,6 +35,7 @@ class Kind(StrEnum):
     number = "number"
     string = "string"
     date = "date"
+    datetime = "datetime"
 
 
 class CodeList(StrEnum):
@@ -69,6 +72,8 @@ class Column:
             "titles": {"id": self.title_id, "en": self.title_en},
             "descriptions": {"id": self.description_id or self.title_id, "en": self.description_en or self.title_en},
         }
+        if self.kind == Kind.datetime:
+            described["format"] = "any"  # PostgreSQL's text of a timestamptz: 2026-12-03 12:00:00.123+00
         if self.kind == Kind.number:
             described["decimalChar"] = "."
             described["bareNumber"] = True
@@ -289,8 +294,45 @@ FINDINGS = Table(
     foreign_keys=TO_AGREEMENTS,
 )
 
+SUPPORT = Table(
+    Dataset.support,
+    "Dukungan sarana dan prasarana",
+    "Support in kind",
+    "Barang, pinjam pakai aset, ruang, personel dan jasa dari Pemda; catatan batal tetap ada dengan alasannya.",
+    "Goods, asset loans, space, staff and services from the Pemda; void records stay, with their reason.",
+    (
+        _id("ID dukungan", "Support ID"),
+        Column("election_id", Kind.integer, "ID pemilihan", "Election ID", required=True, minimum=1),
+        Column("recipient_id", Kind.integer, "ID penerima", "Recipient ID", required=True, minimum=1),
+        REGION,
+        Column("province_code", Kind.string, "Kode provinsi", "Province code", required=True, pattern=r"^[0-9]{2}$"),
+        RECIPIENT_KIND,
+        Column("kind", Kind.string, "Jenis dukungan", "Kind of support", required=True, enum=_values(SupportKind)),
+        Column("description", Kind.string, "Uraian", "Description"),
+        Column(
+            "quantity",
+            Kind.number,
+            "Jumlah",
+            "Quantity",
+            "Banyaknya, dalam satuan unit.",
+            "How many, in unit.",
+            required=True,
+        ),
+        Column("unit", Kind.string, "Satuan", "Unit"),
+        _money("value", "Nilai wajar", "Fair value"),
+        Column("handed_over_on", Kind.date, "Tanggal serah terima", "Handed over on", required=True),
+        Column("bast_number", Kind.string, "Nomor BAST", "Handover record (BAST) number", required=True, unique=True),
+        Column("returned_on", Kind.date, "Tanggal pengembalian", "Returned on"),
+        Column("return_bast_number", Kind.string, "Nomor BAST pengembalian", "Return BAST number", unique=True),
+        Column("voided_at", Kind.datetime, "Dibatalkan pada", "Voided at"),
+        Column("void_reason", Kind.string, "Alasan pembatalan", "Void reason"),
+        Column("note", Kind.string, "Catatan", "Note"),
+    ),
+    primary_key=("id",),
+)
+
 TABLES: dict[Dataset, Table] = {
-    table.dataset: table for table in (AGREEMENTS, DISBURSEMENTS, REFUNDS, USAGE_ITEMS, FINDINGS)
+    table.dataset: table for table in (AGREEMENTS, DISBURSEMENTS, REFUNDS, USAGE_ITEMS, FINDINGS, SUPPORT)
 }
 
 

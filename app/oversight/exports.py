@@ -28,11 +28,23 @@ from app.core.visibility import may_see_sql, shown
 from app.grants.filters import AgreementFilter
 from app.grants.models import Agreement
 from app.ledger.models import Disbursement, DisbursementReversal, Refund
-from app.oversight.columns import AGREEMENTS, DISBURSEMENTS, FINDINGS, REFUNDS, USAGE_ITEMS, Dataset, Kind, Table
+from app.oversight.columns import (
+    AGREEMENTS,
+    DISBURSEMENTS,
+    FINDINGS,
+    REFUNDS,
+    SUPPORT,
+    USAGE_ITEMS,
+    Dataset,
+    Kind,
+    Table,
+)
 from app.oversight.schemas import Finding
 from app.oversight.xlsx import FORMULA_STARTS, Column, StreamedWorkbook
 from app.oversight.xlsx import Kind as CellKind
 from app.reports.models import COUNTED_STATUSES, UsageItem, UsageReport
+from app.support.filters import SupportFilter
+from app.support.models import Support
 
 BATCH = 5000
 
@@ -180,11 +192,20 @@ def usage_items_export(where: AgreementFilter, items: ItemFilter, actor: Actor) 
     )
 
 
+def support_export(where: SupportFilter) -> Export:
+    """Support in kind, void records included (with when and why), as the list shows them. ``quantity`` is a count
+    or a measure, not money: it goes out as its text ("1", "1.5"), so no spreadsheet shows it as rupiah."""
+    columns = {name: getattr(Support, name) for name in SUPPORT.header}
+    columns["quantity"] = sa.cast(sa.func.trim_scale(col(Support.quantity)), sa.String(20)).label("quantity")
+    return Export.of(SUPPORT, columns, lambda s: s.where(*where.conditions()).order_by(col(Support.id)))
+
+
 SQL_TYPES: dict[Kind, Any] = {
     Kind.integer: sa.Integer,
     Kind.number: sa.Numeric,
     Kind.string: sa.String,
     Kind.date: sa.Date,
+    Kind.datetime: sa.DateTime,
 }
 FINDINGS_COLUMNS: tuple[tuple[str, Any], ...] = tuple(
     (name, SQL_TYPES[FINDINGS.kind_of(name)]) for name in FINDINGS.header

@@ -17,10 +17,12 @@ from sqlmodel import col
 from app.grants.filters import AgreementFilter
 from app.grants.models import Agreement, AgreementStatus, Amendment, BudgetLine
 from app.ledger.models import Disbursement, DisbursementReversal, Refund
-from app.oversight.rules import Facts, SubmittedReport, Terms
+from app.oversight.rules import Facts, Loan, SubmittedReport, Terms
 from app.oversight.schemas import GroupBy
 from app.reference.models import Election, Region
 from app.reports.models import COUNTED_STATUSES, UsageReport, UsageReportSpend
+from app.support.filters import SupportFilter, not_void
+from app.support.models import Support, SupportKind
 
 TERMS_COLUMNS = (
     col(Agreement.id),
@@ -60,7 +62,7 @@ async def facts(session: AsyncSession, where: AgreementFilter, as_of: date) -> l
     ids = list(loaded)
     if not ids:
         return []
-    for load in (_load_payments, _load_refunds, _load_reports, _load_budget_overruns, _load_amendments):
+    for load in (_load_payments, _load_refunds, _load_reports, _load_budget_overruns, _load_amendments, _load_loans):
         await load(session, loaded, ids, as_of)
     return list(loaded.values())
 
@@ -73,6 +75,38 @@ async def _load_amendments(session: AsyncSession, facts: dict[int, Facts], ids: 
     )
     for agreement_id, signed_on, new_amount in amendments:
         facts[agreement_id].amendments.append((signed_on, new_amount))
+
+
+async def _load_loans(session: AsyncSession, facts: dict[int, Facts], ids: list[int], as_of: date) -> None:
+    """Asset loans to each agreement's recipient for its election, handed over by ``as_of``, not void."""
+    returned = sa.case((col(Support.returned_on) <= as_of, col(Support.returned_on)), else_=None)
+    loans = await session.execute(
+        sa.select(
+            col(Agreement.id),
+            col(Support.id),
+            col(Support.bast_number),
+            col(Support.description),
+            col(Support.value),
+            col(Support.handed_over_on),
+            returned,
+        )
+        .join(
+            Support,
+            sa.and_(
+                col(Support.election_id) == col(Agreement.election_id),
+                col(Support.recipient_id) == col(Agreement.recipient_id),
+            ),
+        )
+        .where(
+            col(Agreement.id) == _any_of(ids),
+            col(Support.kind) == SupportKind.asset_loan,
+            col(Support.handed_over_on) <= as_of,
+            not_void(),
+        )
+        .order_by(col(Support.id))
+    )
+    for agreement_id, *loan in loans:
+        facts[agreement_id].loans.append(Loan(*loan))
 
 
 async def _load_payments(session: AsyncSession, facts: dict[int, Facts], ids: list[int], as_of: date) -> None:
@@ -173,33 +207,64 @@ def _measures() -> list[Any]:
     ]
 
 
-def _keys(group_by: GroupBy) -> tuple[list[Any], list[Any]]:
-    """(selected key columns, joins) for one grouping."""
+def _keys(group_by: GroupBy, table: Any = Agreement) -> tuple[list[Any], list[Any]]:
+    """(selected key columns, joins) for one grouping of ``table`` (agreements, or support in kind)."""
     if group_by == GroupBy.region:
-        return [col(Agreement.region_code).label("region_code"), col(Region.name).label("region_name")], [
-            (Region, col(Region.code) == col(Agreement.region_code))
+        return [col(table.region_code).label("region_code"), col(Region.name).label("region_name")], [
+            (Region, col(Region.code) == col(table.region_code))
         ]
     if group_by == GroupBy.province:
-        return [col(Agreement.province_code).label("province_code"), col(Province.name).label("province_name")], [
-            (Province, col(Province.code) == col(Agreement.province_code))
+        return [col(table.province_code).label("province_code"), col(Province.name).label("province_name")], [
+            (Province, col(Province.code) == col(table.province_code))
         ]
     if group_by == GroupBy.election:
-        return [col(Agreement.election_id).label("election_id"), col(Election.name).label("election_name")], [
-            (Election, col(Election.id) == col(Agreement.election_id))
+        return [col(table.election_id).label("election_id"), col(Election.name).label("election_name")], [
+            (Election, col(Election.id) == col(table.election_id))
         ]
-    return [col(Agreement.recipient_kind).label("recipient_kind")], []
+    return [col(table.recipient_kind).label("recipient_kind")], []
+
+
+SUPPORT_VALUE = sa.func.coalesce(sa.func.sum(col(Support.value)), 0).label("support_value")
+"""Support in kind, valued, beside the money: voided records count for nothing."""
+ZERO_MEASURES = {"agreements": 0, "closed": 0, **dict.fromkeys(SUMMED, 0)}
+
+
+async def _support_values(
+    session: AsyncSession, group_by: GroupBy, where: AgreementFilter
+) -> tuple[dict[tuple[Any, ...], dict[str, Any]], Any]:
+    """Support in kind per group (keyed by the group's key values, with its key columns) and over all groups."""
+    keys, joins = _keys(group_by, Support)
+    conditions = [*SupportFilter(where).conditions(), not_void()]
+    statement = sa.select(*keys, SUPPORT_VALUE).select_from(Support)
+    for table, condition in joins:
+        statement = statement.join(table, condition)
+    rows = await session.execute(statement.where(*conditions).group_by(*keys))
+    groups = {tuple(row)[: len(keys)]: dict(row._mapping) for row in rows}
+    total = (await session.execute(sa.select(SUPPORT_VALUE).select_from(Support).where(*conditions))).scalar_one()
+    return groups, total
 
 
 async def summary_rows(
     session: AsyncSession, group_by: GroupBy, where: AgreementFilter
 ) -> tuple[list[str], list[dict[str, Any]], dict[str, Any]]:
-    """(key names, one mapping per group, the mapping of all groups together): counts and summed totals."""
+    """(key names, one mapping per group, the mapping of all groups together): counts, summed totals and the value
+    of support in kind; a group with support in kind but no agreement has zero money figures."""
     keys, joins = _keys(group_by)
     statement = sa.select(*keys, *_measures()).select_from(Agreement)
     for table, condition in joins:
         statement = statement.join(table, condition)
     conditions = where.conditions()
-    statement = statement.where(*conditions).group_by(*keys).order_by(*keys)
-    rows = [dict(row._mapping) for row in await session.execute(statement)]
+    statement = statement.where(*conditions).group_by(*keys)
+    names = [key.name for key in keys]
+    grouped = {tuple(row)[: len(keys)]: dict(row._mapping) for row in await session.execute(statement)}
+    support, support_total = await _support_values(session, group_by, where)
+    for key, row in support.items():
+        grouped.setdefault(key, {**row, **ZERO_MEASURES})["support_value"] = row["support_value"]
+    rows = [{"support_value": 0, **grouped[key]} for key in sorted(grouped, key=_sort_key)]
     total = (await session.execute(sa.select(*_measures()).select_from(Agreement).where(*conditions))).one()
-    return [key.name for key in keys], rows, dict(total._mapping)
+    return names, rows, {**total._mapping, "support_value": support_total}
+
+
+def _sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The order of the keys (a code, an id, a kind), then their names; never comparing a name with None."""
+    return tuple((value is None, value if value is not None else "") for value in key)

@@ -14,10 +14,12 @@ from app.core.types import DB_ID_MAX, LedgerDate
 from app.grants.filters import AgreementFilter, AgreementFilters
 from app.oversight import exports, service
 from app.oversight.schemas import DataPackage, Findings, GroupBy, Rule, Severity, Summary
+from app.support.filters import SupportFilter
+from app.support.models import SupportKind
 
 router = domain_router("oversight")
 
-EXPORT_NAME = r"^(agreements|disbursements|refunds|usage-items|findings)\.(csv|xlsx)$"
+EXPORT_NAME = r"^(agreements|disbursements|refunds|usage-items|findings|support)\.(csv|xlsx)$"
 AsOf = Annotated[LedgerDate | None, Query(description="Check the records as they stood on this day (default: today).")]
 DateQuery = Annotated[LedgerDate | None, Query()]
 CodeQuery = Annotated[str | None, Query(max_length=48, pattern=r"^[a-z_]+$")]
@@ -56,6 +58,7 @@ class ExportFilters:
     as_of: date
     rule: Rule | None
     severity: Severity | None
+    support: SupportFilter
 
 
 def export_filters(
@@ -68,10 +71,13 @@ def export_filters(
     as_of: AsOf = None,
     rule: Rule | None = None,
     severity: Severity | None = None,
+    kind: SupportKind | None = None,
+    outstanding: Annotated[bool | None, Query(description="support: asset loans not yet returned.")] = None,
 ) -> ExportFilters:
     """The filters of every export (and of the data package, which hands them on to each file's path)."""
     items = exports.ItemFilter(report_id, category, stage, spent_from, spent_to)
-    return ExportFilters(where, items, as_of or date.today(), rule, severity)
+    support = SupportFilter(where, kind, outstanding)
+    return ExportFilters(where, items, as_of or date.today(), rule, severity, support)
 
 
 Filters = Annotated[ExportFilters, Depends(export_filters)]
@@ -102,10 +108,11 @@ async def export_package(request: Request, tx: Tx, settings: AppSettings, filter
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}, exports.MEDIA_TYPES[exports.FileFormat.xlsx]: {}}}},
     description=(
-        "`agreements`, `disbursements`, `refunds`, `usage-items` or `findings`, as `.csv` or `.xlsx`, with the"
-        " filters of the lists. Streamed in constant memory. In `usage-items`, `payee` and `document_number` are"
-        " empty unless the reader is a finance, auditor or admin key, or the key of the recipient that owns the"
-        " row's report (README: who sees what)."
+        "`agreements`, `disbursements`, `refunds`, `usage-items`, `findings` or `support` (in kind; `kind` and"
+        " `outstanding` filter it; its `quantity` is a count or measure, not money, written as text), as `.csv` or"
+        " `.xlsx`, with the filters of the lists. Streamed in constant memory. In `usage-items`, `payee` and"
+        " `document_number` are empty unless the reader is a finance, auditor or admin key, or the key of the"
+        " recipient that owns the row's report (README: who sees what)."
     ),
 )
 async def export(
@@ -123,6 +130,7 @@ async def export(
         as_of=filters.as_of,
         rule=filters.rule,
         severity=filters.severity,
+        support=filters.support,
     )
     file = await service.export(tx, request.app.state.engine, settings, actor, wanted)
     return StreamingResponse(

@@ -22,6 +22,7 @@ from app.reports.models import COUNTED_STATUSES, ReportKind, ReportStatus
 ZERO = Decimal("0.00")
 TRANCHE_RULE = "Permendagri 41/2020 Pasal 16 (perubahan Permendagri 54/2019)"
 REPORT_RULE = "Permendagri 54/2019 jo. Permendagri 41/2020: laporan penggunaan dan pengembalian sisa dana hibah"
+LOAN_RULE = "PP 27/2014 tentang Pengelolaan Barang Milik Negara/Daerah: pinjam pakai"
 BUDGET_RULE = "NPHD dan rencana kebutuhan biaya (RAB) — Permendagri 54/2019"
 SEVERITY = {
     Rule.tranche_late: Severity.medium,
@@ -30,6 +31,7 @@ SEVERITY = {
     Rule.refund_overdue: Severity.high,
     Rule.over_budget_line: Severity.medium,
     Rule.refund_mismatch: Severity.high,
+    Rule.loan_not_returned: Severity.medium,
 }
 
 
@@ -57,6 +59,19 @@ class SubmittedReport:
     submitted_at: datetime | None
 
 
+@dataclass(frozen=True)
+class Loan:
+    """An asset lent (pinjam pakai) to the agreement's recipient for its election, as it stood on the checked date."""
+
+    support_id: int
+    bast_number: str
+    description: str
+    value: Decimal
+    handed_over_on: date
+    returned_on: date | None
+    """Only if returned by the checked date."""
+
+
 @dataclass
 class Facts:
     """One agreement's records as they stood on the checked date."""
@@ -67,6 +82,7 @@ class Facts:
     reports: list[SubmittedReport] = field(default_factory=list)
     over_lines: list[tuple[str, str, Decimal, Decimal]] = field(default_factory=list)
     amendments: list[tuple[date, Decimal]] = field(default_factory=list)
+    loans: list[Loan] = field(default_factory=list)
 
     def amount_on(self, day: date) -> Decimal:
         """The agreement's amount as it stood on ``day``: a later adendum does not move an earlier due."""
@@ -231,6 +247,33 @@ def tranche_rules(facts: Facts, settings: Settings, as_of: date) -> Iterator[Fin
             )
 
 
+def final_report_due(facts: Facts, settings: Settings) -> date | None:
+    """When the final report and the refund fall due: months after the elected pair is proposed (unknown before)."""
+    proposed = facts.terms.winner_proposed_on
+    return None if proposed is None else add_months(proposed, settings.report_months_after_winner)
+
+
+def loan_rules(facts: Facts, settings: Settings, as_of: date) -> Iterator[Finding]:
+    """A regional asset lent for the election is back by the day the recipient's final report falls due."""
+    due = final_report_due(facts, settings)
+    if due is None or as_of <= due:
+        return
+    for loan in facts.loans:
+        if loan.handed_over_on <= due and (loan.returned_on is None or loan.returned_on > due):
+            yield finding(
+                facts,
+                Rule.loan_not_returned,
+                due,
+                LOAN_RULE,
+                support_id=loan.support_id,
+                bast_number=loan.bast_number,
+                description=loan.description,
+                value=loan.value,
+                handed_over_on=loan.handed_over_on,
+                returned_on=loan.returned_on,
+            )
+
+
 def closing_rules(facts: Facts, settings: Settings, as_of: date) -> Iterator[Finding]:
     held = facts.figures().held
     if facts.final_accepted() and facts.refunded > 0 and held != 0:
@@ -244,9 +287,9 @@ def closing_rules(facts: Facts, settings: Settings, as_of: date) -> Iterator[Fin
             difference=held,
         )
     proposed = facts.terms.winner_proposed_on
-    if proposed is None:
+    due = final_report_due(facts, settings)
+    if due is None:
         return
-    due = add_months(proposed, settings.report_months_after_winner)
     submitted = facts.final_submitted_on()
     if as_of > due and (submitted is None or submitted > due):
         yield finding(
@@ -287,4 +330,9 @@ def budget_rules(facts: Facts) -> Iterator[Finding]:
 
 def findings_of(facts: Facts, settings: Settings, as_of: date) -> list[Finding]:
     """Every rule, on one agreement's records as they stood on ``as_of``."""
-    return [*tranche_rules(facts, settings, as_of), *closing_rules(facts, settings, as_of), *budget_rules(facts)]
+    return [
+        *tranche_rules(facts, settings, as_of),
+        *closing_rules(facts, settings, as_of),
+        *budget_rules(facts),
+        *loan_rules(facts, settings, as_of),
+    ]

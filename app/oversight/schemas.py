@@ -27,6 +27,10 @@ class Totals(BaseModel):
     refunded: MoneyOut
     held: MoneyOut
     absorption: str = Field(description="spent_accepted / disbursed, four places.")
+    support_value: MoneyOut = Field(
+        description="The fair value of support in kind (goods, asset loans, space, staff, services) given to the"
+        " group's recipients, void records left out; beside the money, never part of it."
+    )
 
 
 class SummaryRow(Totals):
@@ -52,6 +56,7 @@ class Rule(StrEnum):
     refund_overdue = "refund_overdue"
     over_budget_line = "over_budget_line"
     refund_mismatch = "refund_mismatch"
+    loan_not_returned = "loan_not_returned"
 
 
 class Severity(StrEnum):

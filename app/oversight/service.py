@@ -19,6 +19,7 @@ from app.oversight.exports import Dataset, Export, FileFormat, ItemFilter
 from app.oversight.rules import TrancheDue, findings_of, tranche_dues
 from app.oversight.schemas import DataPackage, Finding, GroupBy, Rule, Severity, Summary, SummaryRow, Totals
 from app.reference import service as reference
+from app.support.filters import SupportFilter
 
 # --- summaries -----------------------------------------------------------------------------------
 
@@ -32,6 +33,7 @@ def _totals(values: dict[str, Any]) -> dict[str, Any]:
         "undisbursed": figures.undisbursed,
         "held": figures.held,
         "absorption": figures.absorption,
+        "support_value": Decimal(values["support_value"]),
     }
 
 
@@ -95,6 +97,8 @@ class ExportRequest:
     as_of: date
     rule: Rule | None = None
     severity: Severity | None = None
+    support: SupportFilter | None = None
+    """The kind and ``outstanding`` of the support export (its other filters are ``where``)."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,8 @@ async def export(
         chosen = exports.disbursements_export(wanted.where)
     elif dataset == Dataset.refunds:
         chosen = exports.refunds_export(wanted.where)
+    elif dataset == Dataset.support:
+        chosen = exports.support_export(wanted.support or SupportFilter(wanted.where))
     else:
         chosen = exports.usage_items_export(wanted.where, wanted.items, actor)
     return ExportFile(

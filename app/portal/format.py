@@ -45,6 +45,10 @@ class Formatter:
         """A count: ``2.180`` (id), ``2,180`` (en)."""
         return format_decimal(value, "#,##0", locale=self.locale)
 
+    def quantity(self, value: Decimal) -> str:
+        """A count or a measure, not money: ``240``, ``2,5`` (id), ``2.5`` (en); up to four places."""
+        return format_decimal(value, "#,##0.####", locale=self.locale)
+
     def rupiah(self, amount: Decimal) -> str:
         """Whole rupiah unless there are sen: ``Rp23.116.413.980``, ``Rp1.234,50``; negatives as ``−Rp5.000``."""
         amount = amount.quantize(CENT)

@@ -37,6 +37,9 @@ from app.portal.texts import RECIPIENT_ORDER, SEVERITY_ORDER, Texts, describe
 from app.reference import service as reference
 from app.reference.models import RegionLevel
 from app.reports import service as reports
+from app.support import service as support
+from app.support.filters import SupportFilter
+from app.support.schemas import SupportOut
 
 ALL = PageRequest(limit=LIMIT_MAX, after=None)
 FINDINGS_PER_PAGE = 50
@@ -356,7 +359,7 @@ async def _regency(tx: Transaction, context: Context, found: Any) -> tuple[str, 
         "province": province,
         "elections": await _elections(tx, found.code),
         "findings": await _finding_views(tx, context, found_findings),
-        "support": None,  # support in kind (#14): shown here once its domain exists
+        "support": await _support(tx, AgreementFilter(region_code=found.code)),
         "figures_of": figures_of,
     }
 
@@ -428,12 +431,19 @@ async def grant(site: Site, agreement_id: int, lang: Lang) -> Rendered:
                 await every_page(lambda page: reports.list_reports(tx, PUBLIC, agreement_id, page))
             ),
             "variance": await reports.budget_variance(tx, agreement_id),
+            "support": await _support(tx, where),
             "labels": labels,
             "tranche_rule": TRANCHE_RULE,
             **_timeline(disbursements, compliance.dues if compliance else [], agreement, election, context.tr),
         }
 
     return await serve(site, ask, build)
+
+
+async def _support(tx: Transaction, where: AgreementFilter) -> list[SupportOut]:
+    """The support in kind the page shows: void records are out of every figure, so out of the page too."""
+    rows = await every_page(lambda page: support.list_support(tx, page, SupportFilter(where)))
+    return [row for row in rows if row.voided_at is None]
 
 
 def _due_flags(found: Sequence[Finding]) -> dict[int, list[Rule]]:

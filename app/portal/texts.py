@@ -20,6 +20,13 @@ RECIPIENT_KINDS: dict[str, Pair] = {
     "tni": ("TNI", "TNI (armed forces)"),
 }
 RECIPIENT_ORDER = tuple(RECIPIENT_KINDS)
+SUPPORT_KINDS: dict[str, Pair] = {
+    "goods": ("Hibah barang", "Goods granted"),
+    "asset_loan": ("Pinjam pakai aset", "Asset on loan"),
+    "facility": ("Tempat / sarana", "Premises"),
+    "personnel": ("Personel", "Seconded staff"),
+    "service": ("Layanan", "Services"),
+}
 LEVELS: dict[str, Pair] = {
     "province": ("Provinsi", "Province"),
     "regency": ("Kabupaten", "Regency"),
@@ -57,6 +64,7 @@ RULES: dict[str, Pair] = {
     Rule.refund_overdue: ("Sisa dana belum dikembalikan", "Unspent money not returned"),
     Rule.over_budget_line: ("Belanja melebihi anggaran (RAB)", "Spending over its budget line"),
     Rule.refund_mismatch: ("Pengembalian tidak sama dengan sisa dana", "Refund does not match the unspent balance"),
+    Rule.loan_not_returned: ("Barang pinjam pakai belum dikembalikan", "Lent asset not returned"),
 }
 SEVERITIES: dict[str, Pair] = {"high": ("Tinggi", "High"), "medium": ("Sedang", "Medium"), "low": ("Rendah", "Low")}
 SEVERITY_ORDER = ("high", "medium", "low")
@@ -198,6 +206,22 @@ def _refund_mismatch(told: Telling) -> str:
     )
 
 
+def _loan_not_returned(told: Telling) -> str:
+    what, bast, value = str(told.facts["description"]), str(told.facts["bast_number"]), told.rupiah("value")
+    handed = told.day("handed_over_on")
+    if told.facts.get("returned_on") is None:
+        when = told.tr("belum dikembalikan", "has not been returned")
+    else:
+        returned = told.day("returned_on")
+        when = told.tr(f"baru dikembalikan {returned}", f"was returned only on {returned}")
+    return told.tr(
+        f"{what} (senilai {value}, BAST {bast}, diserahkan {handed}) {when}; batasnya {told.due}, saat laporan akhir"
+        " jatuh tempo.",
+        f"{what} (worth {value}, BAST {bast}, handed over {handed}) {when}; it was due back on {told.due}, when the"
+        " final report fell due.",
+    )
+
+
 SENTENCES: dict[Rule, Callable[[Telling], str]] = {
     Rule.tranche_late: _tranche_late,
     Rule.tranche_short: _tranche_short,
@@ -205,6 +229,7 @@ SENTENCES: dict[Rule, Callable[[Telling], str]] = {
     Rule.refund_overdue: _refund_overdue,
     Rule.over_budget_line: _over_budget_line,
     Rule.refund_mismatch: _refund_mismatch,
+    Rule.loan_not_returned: _loan_not_returned,
 }
 
 

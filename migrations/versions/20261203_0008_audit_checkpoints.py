@@ -5,7 +5,7 @@ from HIBAH_AUDIT_SIGNING_KEY, or is made once and kept in ``audit_signing_key`` 
 Checkpoints are append-only, like the events they seal.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-03 13:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0008'
-down_revision: str | None = '0006'
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -129,6 +129,18 @@ def walk(client: httpx.Client, grant: Grant, make_key: KeyMaker, admin: Headers)
         values["report_id"] += [str(submitted["id"]), str(draft["id"])]
         _mark(walk, owner, submitted["id"], draft["id"], owned.recipient_id)
     walk.report_ids = list(values["report_id"])
+    support = {
+        "election_id": grant.election_id,
+        "recipient_id": grant.recipient_id,
+        "kind": "asset_loan",
+        "description": "Kendaraan dinas",
+        "quantity": 1,
+        "unit": "unit",
+        "value": "350000000",
+        "handed_over_on": "2024-06-03",
+        "bast_number": "BAST-WALK-1",
+    }
+    values["support_id"] = [str(created(client.post("/support", json=support, headers=money_headers(grant.finance))))]
     values["code"] = ["35.74"]
     values["election_id"] = [str(grant.election_id)]
     values["key_id"] = ["1"]

@@ -66,6 +66,7 @@ def test_the_package_describes_every_export(client: httpx.Client, database_url: 
         "refunds",
         "usage-items",
         "findings",
+        "support",
     ]
     assert [resource["path"] for resource in package["resources"]] == [
         f"{base}/exports/agreements.csv",
@@ -73,6 +74,7 @@ def test_the_package_describes_every_export(client: httpx.Client, database_url: 
         f"{base}/exports/refunds.csv",
         f"{base}/exports/usage-items.csv",
         f"{base}/exports/findings.csv",
+        f"{base}/exports/support.csv",
     ]
     assert package["licenses"] == [
         {
