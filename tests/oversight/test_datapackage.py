@@ -8,13 +8,16 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
+import sqlalchemy as sa
 from frictionless import Package, system
 
 from app.core.config import Settings
 from app.core.db import create_engine_for, transaction
 from app.datasets.demo import load_demo
 from app.datasets.national import generate_region, plan_regions
-from app.oversight.columns import TABLES
+from app.oversight.columns import REFUNDS, TABLES
+from app.oversight.exports import Export
 
 
 async def _load(url: str, generated: bool) -> None:
@@ -129,3 +132,12 @@ def test_a_generated_dataset_validates(client: httpx.Client, database_url: str, 
     _loaded(database_url, generated=True)
     assert db.execute("SELECT count(*) FROM usage_item").fetchone() == (4 * 4 * 32,)
     _validated(client)
+
+
+def test_an_export_selects_exactly_its_declared_columns() -> None:
+    columns = {name: sa.literal(1) for name in REFUNDS.header}
+    assert Export.of(REFUNDS, columns).header == REFUNDS.header
+    with pytest.raises(RuntimeError, match="declared"):
+        Export.of(REFUNDS, {**columns, "extra": sa.literal(2)})
+    with pytest.raises(RuntimeError, match="declared"):
+        Export.of(REFUNDS, {name: value for name, value in columns.items() if name != "note"})
