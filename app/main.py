@@ -22,7 +22,7 @@ from app.core.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from app.core.observability import configure_logging, flush_logs, sample_pool
 from app.core.observability import router as metrics_router
 from app.core.openapi import install_problem_openapi
-from app.core.reads import create_read_pool
+from app.core.reads import RetryingReader, create_read_pool
 from app.core.web import install_web_middleware
 from app.grants import router as grants
 from app.health.router import router as health_router
@@ -77,13 +77,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = engine
         app.state.read_pool = await create_read_pool(url, settings)
+        app.state.reader = RetryingReader(app.state.read_pool)
         # On a thread, after startup: readiness does not wait for it; a page asked for meanwhile compiles itself.
         warming = asyncio.get_running_loop().run_in_executor(None, warm_portal)
         # Startup leaves ~170,000 long-lived objects; frozen, full collections stop walking them
         # (~90 ms pauses under load before, ~3 ms after; docs/performance.md).
         gc.collect()
         gc.freeze()
-        sampler = asyncio.create_task(sample_pool(engine.pool))
+        sampler = asyncio.create_task(sample_pool(engine))
         try:
             yield
         finally:
