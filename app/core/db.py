@@ -137,7 +137,11 @@ async def transaction(engine: AsyncEngine, *, request_id: str | None = None) -> 
             if is_outage(exc):
                 await _forget(engine, connection)
             else:
-                await begun.rollback()
+                try:
+                    await begun.rollback()
+                except Exception:  # noqa: BLE001 - the request's own error is the one to answer
+                    # A connection that cannot roll back (lost, or left mid-operation) never goes back to the pool.
+                    await _forget(engine, connection, whole_pool=False)
             raise
         try:
             await begun.commit()
@@ -161,14 +165,13 @@ async def _begin(engine: AsyncEngine) -> tuple[AsyncConnection, asyncpg.Connecti
             driver = cast(asyncpg.Connection, (await connection.get_raw_connection()).driver_connection)
             begun = driver.transaction()
             await begun.start()
-        except BaseException as exc:
-            if is_outage(exc):
-                await _forget(engine, connection)
-                await connection.close()
-                if attempt == 1:
-                    continue
-            else:
-                await connection.close()
+        except Exception as exc:
+            # Nothing of the request has run: whatever broke the BEGIN (a dead connection, one left mid-operation
+            # by a request the outage interrupted), this connection is thrown away and a fresh one tried.
+            await _forget(engine, connection, whole_pool=is_outage(exc))
+            await connection.close()
+            if attempt == 1:
+                continue
             raise
         return connection, driver, begun
     raise AssertionError("unreachable")  # pragma: no cover
@@ -177,13 +180,13 @@ async def _begin(engine: AsyncEngine) -> tuple[AsyncConnection, asyncpg.Connecti
 _last_disposed: dict[int, float] = {}
 
 
-async def _forget(engine: AsyncEngine, connection: AsyncConnection) -> None:
+async def _forget(engine: AsyncEngine, connection: AsyncConnection, *, whole_pool: bool = True) -> None:
     """Throw away a connection the server dropped, and the pool with it: its other connections date from the
     same server, so they are as dead. Once per second at most, however many requests fail together."""
     with contextlib.suppress(Exception):
         await connection.invalidate()
     now = time.monotonic()
-    if now - _last_disposed.get(id(engine), 0.0) >= 1.0:
+    if whole_pool and now - _last_disposed.get(id(engine), 0.0) >= 1.0:
         _last_disposed[id(engine)] = now
         # close=False: the connections other requests hold stay theirs; the new pool makes fresh ones.
         await engine.dispose(close=False)

@@ -11,7 +11,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import PayloadTooLarge, render
+from app.core.errors import PayloadTooLarge, handle_connection_error, render
 from app.core.observability import LATENCY, REQUEST_ID, REQUESTS
 
 log = logging.getLogger("hibah.access")
@@ -143,3 +143,33 @@ class BodyLimitMiddleware:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         await render(Request(scope, receive), self._too_large())(scope, receive, send)
+
+
+class ContainErrorsMiddleware:
+    """The last handler of an error the app's handlers did not take (a bug, a driver's internal error), inside the
+    app: Starlette's own answers and then re-raises it to the server, which logs the traceback a second time and
+    drops the keep-alive connection, so a client gets a reset with the 500. Here it is answered once, logged once,
+    and the connection stays. (An error after the response started cannot be answered: it goes on up.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception as exc:
+            if started:
+                raise
+            response = await handle_connection_error(Request(scope, receive), exc)
+            await response(scope, receive, send)

@@ -6,6 +6,7 @@ read pool (to retry a single-row read once on a fresh connection), by ``/readyz`
 """
 
 import errno
+import logging
 import socket
 from collections.abc import Iterator
 
@@ -57,8 +58,10 @@ def _says_outage(error: BaseException) -> bool:
     if isinstance(error, asyncpg.PostgresError):
         state = getattr(error, "sqlstate", None) or ""
         return state.startswith("08") or state in _OUTAGE_SQLSTATES
-    if isinstance(error, asyncpg.InterfaceError):
-        return "connection is closed" in str(error)
+    if isinstance(error, asyncpg.InterfaceError | asyncpg.InternalClientError):
+        # The second: the server ended the session mid-statement (a shutdown, a crash), asyncpg is left waiting
+        # for an answer that never comes and says so on the next statement (sqlalchemy/sqlalchemy#13241).
+        return any(sign in str(error) for sign in ("connection is closed", "another operation"))
     if isinstance(error, OSError):
         return error.errno in _NETWORK_ERRNOS or _multiple_connect_errors(error)
     return False
@@ -78,3 +81,23 @@ def describe(exc: BaseException) -> str:
             break
     text = str(innermost).strip().splitlines()
     return f"{type(innermost).__name__}: {text[0] if text else ''}"
+
+
+class _OutageInOneLine(logging.Filter):
+    """The pools log what fails while the database is down (asyncpg refilling its pool, SQLAlchemy closing a dead
+    connection) with a traceback, SQLAlchemy's at ERROR: for an outage, one WARNING line says it (the 503s and
+    their lines say the rest). Anything else is left as it is."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        raised = record.exc_info[1] if record.exc_info else None
+        if raised is not None and is_outage(raised):
+            record.msg = f"{record.getMessage()}: {describe(raised)}"
+            record.args = None
+            record.exc_info = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+# Filters of a logger apply to its own records only, so the loggers are named as the libraries name them.
+for _logger in ("asyncpg.pool", "sqlalchemy.pool.impl.AsyncAdaptedQueuePool", "sqlalchemy.pool.impl.QueuePool"):
+    logging.getLogger(_logger).addFilter(_OutageInOneLine())

@@ -6,7 +6,6 @@ session costs several times the query itself (docs/performance.md). Writes and m
 reads keep the one-transaction-per-request session.
 """
 
-import logging
 from typing import Annotated, Any, Protocol
 
 import asyncpg
@@ -15,7 +14,7 @@ from fastapi import Depends, Request
 from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
-from app.core.outage import describe, is_outage
+from app.core.outage import is_outage
 
 
 def libpq_dsn(url: str) -> str:
@@ -53,21 +52,6 @@ class Reader(Protocol):
     """What a fast read needs: one statement, one row (the pool itself, which acquires and releases)."""
 
     async def fetchrow(self, query: str, *args: Any) -> Record | None: ...
-
-
-class _OneLine(logging.Filter):
-    """asyncpg's pool logs each failed attempt to refill itself with a traceback: during an outage, one line is
-    enough (the 503s say the rest)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and record.exc_info[1] is not None:
-            record.msg = f"{record.getMessage()}: {describe(record.exc_info[1])}"
-            record.args = None
-            record.exc_info = None
-        return True
-
-
-logging.getLogger("asyncpg.pool").addFilter(_OneLine())
 
 
 class RetryingReader:
