@@ -27,6 +27,7 @@ from app.core.web import install_web_middleware
 from app.grants import router as grants
 from app.health.router import router as health_router
 from app.ledger.router import router as ledger_router
+from app.oversight.exports import ExportCapacity
 from app.oversight.router import router as oversight_router
 from app.portal.cache import ChainHead, PageCache
 from app.portal.render import warm as warm_portal
@@ -78,6 +79,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.read_pool = await create_read_pool(url, settings)
         app.state.reader = RetryingReader(app.state.read_pool)
+        # Streamed exports read on a pool of their own, one connection per slot: a slow reader never holds a
+        # connection money writes wait for.
+        export_engine = create_engine_for(
+            url, settings, pool_size=settings.export_slots, name="hibah-export", overflow=False
+        )
+        app.state.exports = ExportCapacity(export_engine, settings.export_slots, settings.retry_after_s)
         # On a thread, after startup: readiness does not wait for it; a page asked for meanwhile compiles itself.
         warming = asyncio.get_running_loop().run_in_executor(None, warm_portal)
         # Startup leaves ~170,000 long-lived objects; frozen, full collections stop walking them
@@ -92,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await warming
             await app.state.read_pool.close()
             await engine.dispose()
+            await export_engine.dispose()
             log.info("stopped")
             flush_logs()
 

@@ -43,14 +43,18 @@ def sync_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine_for(url: str, settings: Settings) -> AsyncEngine:
+def create_engine_for(
+    url: str, settings: Settings, *, pool_size: int | None = None, name: str = "hibah", overflow: bool = True
+) -> AsyncEngine:
+    """The engine of the request's transactions; with ``pool_size``/``overflow``, one of its own for a kind of work
+    that must not take the writes' connections (streamed exports, app/oversight/exports.py)."""
     return create_async_engine(
         async_url(url),
         isolation_level="AUTOCOMMIT",  # transactions are opened by transaction() below, on the driver
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
+        pool_size=pool_size or settings.db_pool_size,
+        max_overflow=settings.db_max_overflow if overflow else 0,
         pool_timeout=settings.db_pool_timeout_s,
-        connect_args={"server_settings": {"application_name": "hibah"}, "timeout": settings.db_connect_timeout_s},
+        connect_args={"server_settings": {"application_name": name}, "timeout": settings.db_connect_timeout_s},
     )
 
 

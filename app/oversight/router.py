@@ -1,17 +1,20 @@
 """HTTP routes of oversight: summaries, compliance findings, export files."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Path, Query, Request
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from app.core.auth import CurrentActor
 from app.core.deps import AppSettings, Tx
 from app.core.http import domain_router
+from app.core.openapi import problems
 from app.core.types import DB_ID_MAX, LedgerDate
 from app.grants.filters import AgreementFilters
 from app.oversight import exports, service
+from app.oversight.errors import ExportBusy
 from app.oversight.schemas import Findings, GroupBy, Rule, Severity, Summary
 
 router = domain_router("oversight")
@@ -51,7 +54,10 @@ async def compliance_findings(
 @router.get(
     "/exports/{name}",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}, exports.MEDIA_TYPES[exports.FileFormat.xlsx]: {}}}},
+    responses={
+        200: {"content": {"text/csv": {}, exports.MEDIA_TYPES[exports.FileFormat.xlsx]: {}}},
+        **problems(ExportBusy),
+    },
     description=(
         "`agreements`, `disbursements`, `refunds`, `usage-items` or `findings`, as `.csv` or `.xlsx`, with the"
         " filters of the lists. Streamed in constant memory. In `usage-items`, `payee` and `document_number` are"
@@ -83,9 +89,25 @@ async def export(
         rule=rule,
         severity=severity,
     )
-    file = await service.export(tx, request.app.state.engine, settings, actor, wanted)
-    return StreamingResponse(
+    file = await service.export(tx, request.app.state.exports, settings, actor, wanted)
+    return ExportResponse(
+        file.opened,
         file.body,
         media_type=file.media_type,
         headers={"Content-Disposition": f'attachment; filename="{file.filename}"'},
     )
+
+
+class ExportResponse(StreamingResponse):
+    """A streamed export that gives its slot and connection back when the response ends, even one whose body was
+    never read (a HEAD, a client gone before the first byte)."""
+
+    def __init__(self, opened: exports.OpenExport, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.opened = opened
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.opened.close()
