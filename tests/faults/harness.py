@@ -170,3 +170,32 @@ def disbursement(sp2d: str, amount: str = "1000.00") -> dict[str, Any]:
 
 def new_key() -> str:
     return uuid.uuid4().hex
+
+
+def database_url(server: Server) -> str:
+    """libpq's form, for psycopg: the embedded server's socket is in its data directory."""
+    return f"postgresql://postgres@/hibah?host={server.pgdata}"
+
+
+def bulk_agreements(server: Server, setup: Setup, count: int) -> None:
+    """``count`` more agreements like the setup's, straight into the table: a CSV export of several megabytes,
+    more than the sockets between a server and a reader hold, so a slow reader keeps its export open."""
+    import psycopg  # noqa: PLC0415 - only the tests that load data need it
+
+    with psycopg.connect(database_url(server), autocommit=True) as connection:
+        columns = [
+            row[0]
+            for row in connection.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'agreement'"
+                " AND column_name NOT IN ('id', 'number', 'status', 'closed_at')"
+                " AND is_generated = 'NEVER' AND identity_generation IS NULL"
+            )
+        ]
+        listed = ", ".join(columns)
+        # Closed (one active agreement per recipient and election): the export lists them all the same.
+        connection.execute(
+            f"INSERT INTO agreement (number, status, closed_at, {listed})"
+            f" SELECT 'NPHD-BULK-' || g, 'closed', now(), {listed}"
+            " FROM agreement, generate_series(1, %s) AS g WHERE id = %s",
+            (count, setup.agreement_id),
+        )
