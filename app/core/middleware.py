@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import PayloadTooLarge, handle_connection_error, render
@@ -16,6 +16,9 @@ from app.core.observability import LATENCY, REQUEST_ID, REQUESTS
 
 log = logging.getLogger("hibah.access")
 
+CLIENT_GONE = "hibah_client_gone"
+CLIENT_CLOSED_REQUEST = 499
+"""The status the access log and the metrics give a request whose client left before its answer (nginx's)."""
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 
 
@@ -47,6 +50,8 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
+            if scope["state"].get(CLIENT_GONE):
+                status = CLIENT_CLOSED_REQUEST
             # The template as documented ("/regions/{code}"), without the path convertors ("{code:region_code}").
             route = getattr(scope.get("route"), "path_format", "unmatched")
             _requests(scope["method"], route, status).inc()
@@ -168,6 +173,11 @@ class ContainErrorsMiddleware:
 
         try:
             await self.app(scope, receive, tracking)
+        except ClientDisconnect:
+            # Not an error of the server's: the client left while its body was being read (an import cut short).
+            # The request's transaction has rolled back on the way here; nobody is left to answer.
+            scope.setdefault("state", {})[CLIENT_GONE] = True
+            log.info("client went away during %s %s; nothing of it was written", scope["method"], scope["path"])
         except Exception as exc:
             if started:
                 raise
