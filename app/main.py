@@ -18,11 +18,11 @@ from app.core.db import create_engine_for
 from app.core.embedded import start_embedded
 from app.core.errors import install_error_handlers
 from app.core.idempotency import IdempotentReplay, replay_response
-from app.core.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from app.core.middleware import BodyLimitMiddleware, ContainErrorsMiddleware, RequestIdMiddleware
 from app.core.observability import configure_logging, flush_logs, sample_pool
 from app.core.observability import router as metrics_router
 from app.core.openapi import install_problem_openapi
-from app.core.reads import create_read_pool, libpq_dsn
+from app.core.reads import RetryingReader, create_read_pool, libpq_dsn
 from app.core.web import install_web_middleware
 from app.feed.listener import ChangeListener
 from app.feed.router import router as feed_router
@@ -30,6 +30,7 @@ from app.feed.service import SharedReads
 from app.grants import router as grants
 from app.health.router import router as health_router
 from app.ledger.router import router as ledger_router
+from app.oversight.exports import ExportCapacity
 from app.oversight.router import router as oversight_router
 from app.portal.cache import ChainHead, PageCache
 from app.portal.render import warm as warm_portal
@@ -85,13 +86,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.change_listener = ChangeListener(libpq_dsn(url))
         await app.state.change_listener.start()
         app.state.feed_reads = SharedReads()
+        app.state.reader = RetryingReader(app.state.read_pool)
+        # Streamed exports read on a pool of their own, one connection per slot: a slow reader never holds a
+        # connection money writes wait for.
+        export_engine = create_engine_for(
+            url, settings, pool_size=settings.export_slots, name="hibah-export", overflow=False
+        )
+        app.state.exports = ExportCapacity(export_engine, settings.export_slots, settings.retry_after_s)
         # On a thread, after startup: readiness does not wait for it; a page asked for meanwhile compiles itself.
         warming = asyncio.get_running_loop().run_in_executor(None, warm_portal)
         # Startup leaves ~170,000 long-lived objects; frozen, full collections stop walking them
         # (~90 ms pauses under load before, ~3 ms after; docs/performance.md).
         gc.collect()
         gc.freeze()
-        sampler = asyncio.create_task(sample_pool(engine.pool))
+        sampler = asyncio.create_task(sample_pool(engine))
         try:
             yield
         finally:
@@ -100,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await warming
             await app.state.read_pool.close()
             await engine.dispose()
+            await export_engine.dispose()
             log.info("stopped")
             flush_logs()
 
@@ -117,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_exception_handler(IdempotentReplay, _replay)
+    app.add_middleware(ContainErrorsMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     install_web_middleware(app, settings)
     app.add_middleware(RequestIdMiddleware)

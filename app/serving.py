@@ -15,8 +15,12 @@ import sys
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from types import FrameType
+from typing import Any
 
 import uvicorn
+
+from app.core.config import get_settings
+from app.core.slowloris import with_header_deadline
 
 APP = "app.main:create_app"
 STOP_TIMEOUT_S = 30.0
@@ -28,8 +32,27 @@ LOG_CONFIG = None
 log = logging.getLogger("hibah.serving")
 
 
+def client_timeouts() -> dict[str, Any]:
+    """Slow and idle clients: an idle keep-alive connection closes after ``HIBAH_TIMEOUT_KEEP_ALIVE_S``; a request's
+    line and headers must arrive within ``HIBAH_HEADER_TIMEOUT_S`` (app/core/slowloris.py)."""
+    settings = get_settings()
+    return {
+        "timeout_keep_alive": settings.timeout_keep_alive_s,
+        "http": with_header_deadline(settings.header_timeout_s),
+    }
+
+
 def serve_one(host: str, port: int, log_level: str, app: str = APP) -> None:
-    uvicorn.run(app, factory=True, host=host, port=port, access_log=False, log_level=log_level, log_config=LOG_CONFIG)
+    uvicorn.run(
+        app,
+        factory=True,
+        host=host,
+        port=port,
+        access_log=False,
+        log_level=log_level,
+        log_config=LOG_CONFIG,
+        **client_timeouts(),
+    )
 
 
 def _listening_socket(host: str, port: int, *, reuse_port: bool) -> socket.socket:
@@ -52,7 +75,9 @@ def _die_with_parent() -> None:
 def _worker(host: str, port: int, log_level: str, app: str) -> None:
     _die_with_parent()
     sock = _listening_socket(host, port, reuse_port=True)
-    config = uvicorn.Config(app, factory=True, access_log=False, log_level=log_level, log_config=LOG_CONFIG)
+    config = uvicorn.Config(
+        app, factory=True, access_log=False, log_level=log_level, log_config=LOG_CONFIG, **client_timeouts()
+    )
     # Uvicorn re-raises the SIGTERM it stopped on: as SystemExit, the process ends through its exit hooks, and
     # the log lines written after the app's shutdown (uvicorn's last ones) reach the output.
     signal.signal(signal.SIGTERM, _exit_on_signal)

@@ -45,7 +45,8 @@ class ProblemRecorder:
 
         await self.app(scope, receive, recording)
         path = self._path_of(scope.get("endpoint"))
-        if path is not None:
+        # status 0: nothing was answered (the client left mid-body, app/core/middleware.py), so nothing to document.
+        if path is not None and status != 0:
             text = gzip.decompress(body) if gzipped else bytes(body)
             code = json.loads(text).get("code", "") if problem and body else None
             self.seen.add((path, scope["method"], status, code))

@@ -10,6 +10,7 @@ import typer
 from app import serving
 from app.commands.database import database_url, run_in_transaction
 from app.core.config import get_settings
+from app.core.embedded import supervise_embedded
 from app.core.observability import configure_logging, multiprocess_metrics
 from app.datasets.demo import load_demo
 
@@ -26,6 +27,9 @@ def serve(*, demo: bool, host: str, port: int, workers: int, migrate_first: bool
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     database_url(migrate=migrate_first)
+    if settings.database_url is None:
+        # The embedded server is this process's to keep alive: if it dies, it is started again.
+        supervise_embedded(settings.data_dir, settings.embedded_watch_s)
     if demo:
         loaded = run_in_transaction(load_demo)
         if loaded:

@@ -19,6 +19,21 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".hibah")
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    db_connect_timeout_s: float = Field(default=5.0, gt=0)
+    """How long opening a database connection may take before the request is answered 503."""
+    db_pool_timeout_s: float = Field(default=10.0, gt=0)
+    """How long a request waits for a free pooled connection before it is answered 503."""
+    retry_after_s: int = Field(default=2, ge=1)
+    """The ``Retry-After`` of a 503 (database unavailable, exports busy)."""
+    export_slots: int = Field(default=4, ge=1)
+    """Streamed exports at once per worker, each on a connection of the exports' own pool; one more is a 503."""
+    embedded_watch_s: float = Field(default=1.0, gt=0)
+    """How often ``serve`` checks that its embedded PostgreSQL is alive (restarting it if not)."""
+    timeout_keep_alive_s: float = Field(default=5.0, gt=0)
+    """An idle keep-alive connection is closed after this long (uvicorn's ``timeout_keep_alive``)."""
+    header_timeout_s: float = Field(default=10.0, gt=0)
+    """A client has this long from connecting (or from the start of its next request) to finish sending the
+    request line and headers; then the connection is closed (app/serving.py)."""
     log_level: str = "info"
     log_format: str = Field(default="json", pattern="^(json|text)$")
     portal_cache_pages: int = Field(default=512, ge=0)

@@ -12,6 +12,8 @@ The engine runs in AUTOCOMMIT mode, so SQLAlchemy never begins or ends a transac
 does, with asyncpg's ``Connection.transaction()``, and every statement of either kind falls inside it.
 """
 
+import contextlib
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, c
 from app.core import audit
 from app.core.actor import Actor
 from app.core.config import Settings
+from app.core.outage import is_outage
 
 
 def async_url(url: str) -> str:
@@ -40,13 +43,18 @@ def sync_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine_for(url: str, settings: Settings) -> AsyncEngine:
+def create_engine_for(
+    url: str, settings: Settings, *, pool_size: int | None = None, name: str = "hibah", overflow: bool = True
+) -> AsyncEngine:
+    """The engine of the request's transactions; with ``pool_size``/``overflow``, one of its own for a kind of work
+    that must not take the writes' connections (streamed exports, app/oversight/exports.py)."""
     return create_async_engine(
         async_url(url),
         isolation_level="AUTOCOMMIT",  # transactions are opened by transaction() below, on the driver
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        connect_args={"server_settings": {"application_name": "hibah"}},
+        pool_size=pool_size or settings.db_pool_size,
+        max_overflow=settings.db_max_overflow if overflow else 0,
+        pool_timeout=settings.db_pool_timeout_s,
+        connect_args={"server_settings": {"application_name": name}, "timeout": settings.db_connect_timeout_s},
     )
 
 
@@ -116,14 +124,73 @@ async def transaction(engine: AsyncEngine, *, request_id: str | None = None) -> 
     """Commit when the block succeeds, roll back on any error: the whole request or command, or nothing.
 
     The ORM's pending changes are flushed and the recorded audit events appended last, inside it.
+
+    A pooled connection that died with the server (a restart, a failover) is found by the BEGIN every
+    transaction sends anyway, before anything of the request has run: it is thrown away with the pool's other
+    connections of the same age, and the transaction begins once more on a fresh one. No ping per checkout.
+    Any other loss of the connection is rethrown (a 503, ``app.core.errors``) after the same clean-up, so the
+    next request starts on a fresh connection.
     """
-    async with engine.connect() as connection:
-        driver = cast(asyncpg.Connection, (await connection.get_raw_connection()).driver_connection)
-        tx = Transaction(connection, driver, request_id)
+    connection, driver, begun = await _begin(engine)
+    tx = Transaction(connection, driver, request_id)
+    try:
         try:
-            async with driver.transaction():
-                yield tx
-                await tx._close()
-        finally:
-            if tx._session is not None:
+            yield tx
+            await tx._close()
+        except BaseException as exc:
+            if is_outage(exc):
+                await _forget(engine, connection)
+            else:
+                try:
+                    await begun.rollback()
+                except Exception:  # noqa: BLE001 - the request's own error is the one to answer
+                    # A connection that cannot roll back (lost, or left mid-operation) never goes back to the pool.
+                    await _forget(engine, connection, whole_pool=False)
+            raise
+        try:
+            await begun.commit()
+        except BaseException as exc:
+            if is_outage(exc):
+                await _forget(engine, connection)
+            raise
+    finally:
+        if tx._session is not None:
+            with contextlib.suppress(Exception):
                 await tx._session.close()
+        await connection.close()
+
+
+async def _begin(engine: AsyncEngine) -> tuple[AsyncConnection, asyncpg.Connection, Any]:
+    """A connection with its transaction begun; one more try on a fresh connection if the first was dead."""
+    for attempt in (1, 2):
+        connection = engine.connect()
+        await connection.start()
+        try:
+            driver = cast(asyncpg.Connection, (await connection.get_raw_connection()).driver_connection)
+            begun = driver.transaction()
+            await begun.start()
+        except Exception as exc:
+            # Nothing of the request has run: whatever broke the BEGIN (a dead connection, one left mid-operation
+            # by a request the outage interrupted), this connection is thrown away and a fresh one tried.
+            await _forget(engine, connection, whole_pool=is_outage(exc))
+            await connection.close()
+            if attempt == 1:
+                continue
+            raise
+        return connection, driver, begun
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+_last_disposed: dict[int, float] = {}
+
+
+async def _forget(engine: AsyncEngine, connection: AsyncConnection, *, whole_pool: bool = True) -> None:
+    """Throw away a connection the server dropped, and the pool with it: its other connections date from the
+    same server, so they are as dead. Once per second at most, however many requests fail together."""
+    with contextlib.suppress(Exception):
+        await connection.invalidate()
+    now = time.monotonic()
+    if whole_pool and now - _last_disposed.get(id(engine), 0.0) >= 1.0:
+        _last_disposed[id(engine)] = now
+        # close=False: the connections other requests hold stay theirs; the new pool makes fresh ones.
+        await engine.dispose(close=False)

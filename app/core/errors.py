@@ -18,14 +18,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.i18n import Lang, field_message_id, pick_language, status_title
+from app.core.outage import describe, is_outage
 from app.core.routes import allowed_methods
 
 log = logging.getLogger("hibah.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+DEFAULT_RETRY_AFTER_S = 2
 # A URN: a stable identifier per code that does not pretend to be a page someone must host.
 PROBLEM_TYPE_BASE = "urn:hibah:problem:"
 
@@ -304,6 +307,22 @@ class CorsNotAllowed(Forbidden):
         )
 
 
+class DatabaseUnavailable(DomainError):
+    """The database cannot be reached or dropped the connection (restart, failover, outage): nothing of the
+    request was written; the same request, sent again after ``Retry-After``, is safe (money writes replay by
+    their Idempotency-Key)."""
+
+    status = 503
+    code = "database_unavailable"
+
+    def __init__(self, retry_after_s: int = DEFAULT_RETRY_AFTER_S) -> None:
+        super().__init__(
+            "The database is unavailable for a moment; nothing was written. Retry after the Retry-After seconds.",
+            "Basis data sedang tidak tersedia; tidak ada yang tersimpan. Ulangi setelah Retry-After detik.",
+            headers={"Retry-After": str(retry_after_s)},
+        )
+
+
 class InternalError(DomainError):
     status = 500
     code = "internal_error"
@@ -536,8 +555,35 @@ def error_for_constraint(exc: Exception) -> DomainError | None:
     return known() if known is not None else None
 
 
+def retry_after_of(request: Request) -> int:
+    settings = getattr(request.app.state, "settings", None)
+    return int(getattr(settings, "retry_after_s", DEFAULT_RETRY_AFTER_S))
+
+
+def render_outage(request: Request, exc: BaseException) -> JSONResponse:
+    """An expected outage: one WARNING line, no traceback, and a 503 the client can retry on this connection."""
+    log.warning(
+        "database unavailable on %s %s (request_id=%s): %s",
+        request.method,
+        request.url.path,
+        request_id_of(request),
+        describe(exc),
+    )
+    return render(request, DatabaseUnavailable(retry_after_of(request)))
+
+
+async def handle_connection_error(request: Request, exc: Exception) -> JSONResponse:
+    """Errors of the network and of the driver's connection (not SQL errors): an outage is a 503, anything else
+    is a bug, answered here (not re-raised to the server, which would drop the keep-alive connection)."""
+    if is_outage(exc):
+        return render_outage(request, exc)
+    return await handle_unexpected_error(request, exc)
+
+
 async def handle_database_error(request: Request, exc: Exception) -> JSONResponse:
     """A constraint the database enforces behind the services (a lost race, say) is the client's 409/422."""
+    if is_outage(exc):
+        return render_outage(request, exc)
     raced = error_for_constraint(exc)
     if raced is not None:
         return render(request, raced)
@@ -570,4 +616,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, handle_http_error)
     app.add_exception_handler(DBAPIError, handle_database_error)
     app.add_exception_handler(asyncpg.PostgresError, handle_database_error)
+    # Handled by the app, not by Starlette's last-resort handler (which answers, then re-raises to the server).
+    for connection_error in (OSError, asyncpg.InterfaceError, PoolTimeout):
+        app.add_exception_handler(connection_error, handle_connection_error)
     app.add_exception_handler(Exception, handle_unexpected_error)

@@ -8,14 +8,17 @@ from functools import lru_cache
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import PayloadTooLarge, render
+from app.core.errors import PayloadTooLarge, handle_connection_error, render
 from app.core.observability import LATENCY, REQUEST_ID, REQUESTS
 
 log = logging.getLogger("hibah.access")
 
+CLIENT_GONE = "hibah_client_gone"
+CLIENT_CLOSED_REQUEST = 499
+"""The status the access log and the metrics give a request whose client left before its answer (nginx's)."""
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 
 
@@ -47,6 +50,8 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
+            if scope["state"].get(CLIENT_GONE):
+                status = CLIENT_CLOSED_REQUEST
             # The template as documented ("/regions/{code}"), without the path convertors ("{code:region_code}").
             route = getattr(scope.get("route"), "path_format", "unmatched")
             _requests(scope["method"], route, status).inc()
@@ -143,3 +148,38 @@ class BodyLimitMiddleware:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         await render(Request(scope, receive), self._too_large())(scope, receive, send)
+
+
+class ContainErrorsMiddleware:
+    """The last handler of an error the app's handlers did not take (a bug, a driver's internal error), inside the
+    app: Starlette's own answers and then re-raises it to the server, which logs the traceback a second time and
+    drops the keep-alive connection, so a client gets a reset with the 500. Here it is answered once, logged once,
+    and the connection stays. (An error after the response started cannot be answered: it goes on up.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except ClientDisconnect:
+            # Not an error of the server's: the client left while its body was being read (an import cut short).
+            # The request's transaction has rolled back on the way here; nobody is left to answer.
+            scope.setdefault("state", {})[CLIENT_GONE] = True
+            log.info("client went away during %s %s; nothing of it was written", scope["method"], scope["path"])
+        except Exception as exc:
+            if started:
+                raise
+            response = await handle_connection_error(Request(scope, receive), exc)
+            await response(scope, receive, send)

@@ -311,12 +311,14 @@ def record_pool(pool: Any) -> None:
     POOL_OVERFLOW.set(max(pool.overflow(), 0))
 
 
-async def sample_pool(pool: Any) -> None:
-    """With several workers, each writes its pool's gauges now and then: a scrape reaches only one of them."""
+async def sample_pool(engine: Any) -> None:
+    """With several workers, each writes its pool's gauges now and then: a scrape reaches only one of them.
+
+    The engine's pool is read each time: a lost database connection replaces it (app/core/db.py)."""
     if MULTIPROCESS_DIR is None:
         return
     while True:
-        record_pool(pool)
+        record_pool(engine.pool)
         await asyncio.sleep(POOL_SAMPLE_INTERVAL_S)
 
 

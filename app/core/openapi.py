@@ -26,6 +26,7 @@ from starlette.routing import Route
 from app.core.config import Settings
 from app.core.errors import (
     BodyUnreadable,
+    DatabaseUnavailable,
     DomainError,
     EtagMismatch,
     InconsistentInput,
@@ -37,6 +38,7 @@ from app.core.errors import (
 )
 from app.core.i18n import status_title
 
+API_PATHS = "/api/"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 PROBLEM_CONTENT = {"application/problem+json": {"schema": PROBLEM_REF}}
 CODES = "x-problem-codes"
@@ -155,6 +157,9 @@ def _dependants(dependant: Dependant) -> Iterator[Dependant]:
 def implied_errors(route: RouteContext) -> set[type[DomainError]]:
     """What a route can answer because of its dependencies and parameters, whatever its service does."""
     found: set[type[DomainError]] = set()
+    if (route.path_format or "").startswith(API_PATHS):
+        # Every API operation reads the database (a key, a row, a transaction): when it is out of reach, a 503.
+        found.add(DatabaseUnavailable)
     takes_input = False
     if route.dependant.path_params:
         # A path whose parameter is not of the parameter's form (``/agreements/abc``) routes nowhere: 404.

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
+from app.core.outage import is_outage
 
 
 def libpq_dsn(url: str) -> str:
@@ -21,11 +22,23 @@ def libpq_dsn(url: str) -> str:
 
 
 async def create_read_pool(url: str, settings: Settings) -> asyncpg.Pool:
+    """One connection made at once (warm for the first read); if the database is down as the worker starts, none,
+    so the worker still starts, answers 503 until the database is back, then connects on first use."""
+    try:
+        return await _pool(url, settings, min_size=1)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        if not is_outage(exc):
+            raise
+        return await _pool(url, settings, min_size=0)
+
+
+async def _pool(url: str, settings: Settings, *, min_size: int) -> asyncpg.Pool:
     pool: asyncpg.Pool = await asyncpg.create_pool(
         libpq_dsn(url),
-        min_size=1,
+        min_size=min_size,
         max_size=settings.db_pool_size,
         reset=_keep_as_is,
+        timeout=settings.db_connect_timeout_s,
         server_settings={"application_name": "hibah-read", "default_transaction_read_only": "on"},
     )
     return pool
@@ -43,9 +56,29 @@ class Reader(Protocol):
     async def fetch(self, query: str, *args: Any) -> list[Record]: ...
 
 
-async def read_pool(request: Request) -> asyncpg.Pool:
-    pool: asyncpg.Pool = request.app.state.read_pool
-    return pool
+class RetryingReader:
+    """The read pool, reading once more on a fresh connection when the first one had died with its server.
+
+    A single-row read changes nothing, so reading it again is safe; the pool's other connections are as old,
+    so they are all replaced on their next use (``expire_connections``). A second failure is the outage itself.
+    """
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def fetchrow(self, query: str, *args: Any) -> Record | None:
+        try:
+            return await self.pool.fetchrow(query, *args)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            if not is_outage(exc):
+                raise
+            await self.pool.expire_connections()
+        return await self.pool.fetchrow(query, *args)
+
+
+async def read_pool(request: Request) -> Reader:
+    reader: Reader = request.app.state.reader
+    return reader
 
 
 # A plain async dependency: a yield one costs FastAPI an exit stack (~5% of a read), a sync one a thread hop.

@@ -1,12 +1,16 @@
 """Liveness and readiness, for load balancers and orchestrators."""
 
+import asyncio
 import logging
+from typing import Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.core.outage import describe
 from app.core.revisions import head_revision
 
 log = logging.getLogger("hibah.health")
@@ -18,8 +22,10 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: str
-    database: bool
+    status: Literal["ready", "not_ready"]
+    database: Literal["up", "down"]
+    """``down``: the database cannot be reached (the 503's cause); ``up`` with ``not_ready``: its schema is not at
+    the code's latest migration."""
     schema_revision: str | None
     expected_revision: str | None
 
@@ -32,23 +38,35 @@ async def healthz() -> Health:
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
 async def readyz(request: Request) -> JSONResponse:
-    """The database is reachable and its schema is at the latest migration (503 otherwise)."""
+    """Which dependency is down, if any: the database reachable (``database``: ``up`` or ``down``) and its
+    schema at the latest migration; 503 unless both."""
     expected = head_revision()
-    current: str | None = None
-    reachable = False
-    try:
-        async with request.app.state.engine.connect() as connection:
-            reachable = True
-            current = (
-                await connection.execute(sa.text("SELECT version_num FROM alembic_version"))
-            ).scalar_one_or_none()
-    except Exception as exc:  # noqa: BLE001 - any failure to reach or read the database means "not ready"
-        log.warning("readiness check failed: %s", exc)
+    settings = request.app.state.settings
+    reachable, current = False, None
+    # Twice: a pooled connection that died with a restarted server is thrown away by the first try.
+    for _attempt in (1, 2):
+        try:
+            async with asyncio.timeout(settings.db_connect_timeout_s):
+                reachable, current = True, await _schema_revision(request.app.state.engine)
+            break
+        except Exception as exc:  # noqa: BLE001 - any failure to reach or read the database means "not ready"
+            reachable = False
+            problem = exc
+    else:
+        log.warning("readiness: database down: %s", describe(problem))
     ready = reachable and current == expected
     body = Readiness(
         status="ready" if ready else "not_ready",
-        database=reachable,
+        database="up" if reachable else "down",
         schema_revision=current,
         expected_revision=expected,
     )
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+
+async def _schema_revision(engine: AsyncEngine) -> str | None:
+    async with engine.connect() as connection:
+        revision: str | None = (
+            await connection.execute(sa.text("SELECT version_num FROM alembic_version"))
+        ).scalar_one_or_none()
+        return revision

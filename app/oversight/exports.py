@@ -9,7 +9,7 @@ a transaction of its own, opened when the first byte is asked for and closed wit
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
 from app.core.actor import Actor
-from app.core.db import transaction
+from app.core.db import Transaction, transaction
 from app.core.visibility import may_see_sql, shown
 from app.grants.filters import AgreementFilter
 from app.grants.models import Agreement
@@ -39,6 +39,7 @@ from app.oversight.columns import (
     Kind,
     Table,
 )
+from app.oversight.errors import ExportBusy
 from app.oversight.schemas import Finding
 from app.oversight.xlsx import FORMULA_STARTS, Column, StreamedWorkbook
 from app.oversight.xlsx import Kind as CellKind
@@ -50,6 +51,53 @@ BATCH = 5000
 
 
 __all__ = ["Dataset", "Export", "FileFormat", "ItemFilter"]
+
+
+class ExportCapacity:
+    """Streamed exports' own bounded capacity, per worker: ``slots`` at once, each on a connection of the exports'
+    own pool (``slots`` connections, no overflow), never one of the pool money writes use. A slow reader holds its
+    slot and its connection for as long as it reads, and nothing else; one more export is a 503 ``export_busy``,
+    answered before the first byte."""
+
+    def __init__(self, engine: AsyncEngine, slots: int, retry_after_s: int) -> None:
+        self.engine = engine
+        self.slots = slots
+        self.retry_after_s = retry_after_s
+        self._free = asyncio.Semaphore(slots)
+
+    async def open(self) -> "OpenExport":
+        """A slot and its transaction, begun: a database that is down is a 503 here, before any byte is sent."""
+        if self._free.locked():
+            raise ExportBusy(self.retry_after_s)
+        await self._free.acquire()
+        stack = contextlib.AsyncExitStack()
+        stack.callback(self._free.release)
+        try:
+            tx = await stack.enter_async_context(transaction(self.engine))
+        except BaseException:
+            await stack.aclose()
+            raise
+        return OpenExport(tx, stack)
+
+
+class OpenExport:
+    """An export's slot and transaction, held from before the response starts until it ends, however it ends."""
+
+    def __init__(self, tx: Transaction, stack: contextlib.AsyncExitStack) -> None:
+        self.tx = tx
+        self._stack: contextlib.AsyncExitStack | None = stack
+
+    async def close(self) -> None:
+        """Commit (a read: nothing to keep) or roll back, give the connection and the slot back; once."""
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.aclose()
+
+    async def fail(self, error: BaseException) -> None:
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            with contextlib.suppress(BaseException):
+                await stack.__aexit__(type(error), error, error.__traceback__)
 
 
 class FileFormat(StrEnum):
@@ -267,18 +315,17 @@ def csv_header(header: Sequence[str]) -> bytes:
     return ("\ufeff" + ",".join(header) + "\n").encode()  # the BOM makes Excel read UTF-8
 
 
-async def stream_csv(engine: AsyncEngine, export: Export) -> AsyncIterator[bytes]:
+async def stream_csv(tx: Transaction, export: Export) -> AsyncGenerator[bytes]:
     """The CSV written by COPY, passed through a bounded queue."""
     statement = export.statement.with_only_columns(
         *(csv_text(column) for column in export.statement.selected_columns), maintain_column_froms=True
     )
     yield csv_header(export.header)
-    async with transaction(engine) as tx:
-        compiled = statement.compile(dialect=tx.session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
-        values = compiled.construct_params()
-        arguments = [values[name] for name in compiled.positiontup or ()]
-        async for chunk in _copied(tx.sql, str(compiled), arguments):
-            yield chunk
+    compiled = statement.compile(dialect=tx.session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
+    values = compiled.construct_params()
+    arguments = [values[name] for name in compiled.positiontup or ()]
+    async for chunk in _copied(tx.sql, str(compiled), arguments):
+        yield chunk
 
 
 async def _copied(sql: asyncpg.Connection, query: str, arguments: list[Any]) -> AsyncIterator[bytes]:
@@ -329,18 +376,27 @@ def sheet_columns(export: Export) -> list[Column]:
     ]
 
 
-async def stream_xlsx(engine: AsyncEngine, export: Export, sheet: str) -> AsyncIterator[bytes]:
+async def stream_xlsx(tx: Transaction, export: Export, sheet: str) -> AsyncGenerator[bytes]:
     """Each batch of rows becomes its worksheet rows and the ZIP bytes they compress to, which go out at once."""
     workbook = StreamedWorkbook(sheet, sheet_columns(export))
-    async with transaction(engine) as tx:
-        result = await tx.session.stream(export.statement.execution_options(yield_per=BATCH))
-        async for batch in result.partitions(BATCH):
-            if chunk := await to_thread.run_sync(workbook.write, batch):
-                yield chunk
+    result = await tx.session.stream(export.statement.execution_options(yield_per=BATCH))
+    async for batch in result.partitions(BATCH):
+        if chunk := await to_thread.run_sync(workbook.write, batch):
+            yield chunk
     yield await to_thread.run_sync(workbook.close)
 
 
-def stream(engine: AsyncEngine, export: Export, file_format: FileFormat, sheet: str) -> AsyncIterator[bytes]:
-    if file_format == FileFormat.csv:
-        return stream_csv(engine, export)
-    return stream_xlsx(engine, export, sheet)
+async def stream(opened: OpenExport, export: Export, file_format: FileFormat, sheet: str) -> AsyncIterator[bytes]:
+    """The file's bytes from the export's own transaction, which ends with the last byte (or the client's leaving)."""
+    body: AsyncGenerator[bytes] = (
+        stream_csv(opened.tx, export) if file_format == FileFormat.csv else stream_xlsx(opened.tx, export, sheet)
+    )
+    try:
+        async for chunk in body:
+            yield chunk
+    except BaseException as error:
+        await opened.fail(error)
+        raise
+    finally:
+        await body.aclose()
+        await opened.close()

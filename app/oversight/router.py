@@ -2,17 +2,20 @@
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from app.core.auth import CurrentActor
 from app.core.deps import AppSettings, Tx
 from app.core.http import domain_router
+from app.core.openapi import problems
 from app.core.types import DB_ID_MAX, LedgerDate
 from app.grants.filters import AgreementFilter, AgreementFilters
 from app.oversight import exports, service
+from app.oversight.errors import ExportBusy
 from app.oversight.schemas import DataPackage, Findings, GroupBy, Rule, Severity, Summary
 from app.support.filters import SupportFilter
 from app.support.models import SupportKind
@@ -106,7 +109,10 @@ async def export_package(request: Request, tx: Tx, settings: AppSettings, filter
 @router.get(
     "/exports/{name:export_file}",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}, exports.MEDIA_TYPES[exports.FileFormat.xlsx]: {}}}},
+    responses={
+        200: {"content": {"text/csv": {}, exports.MEDIA_TYPES[exports.FileFormat.xlsx]: {}}},
+        **problems(ExportBusy),
+    },
     description=(
         "`agreements`, `disbursements`, `refunds`, `usage-items`, `findings` or `support` (in kind; `kind` and"
         " `outstanding` filter it; its `quantity` is a count or measure, not money, written as text), as `.csv` or"
@@ -132,9 +138,25 @@ async def export(
         severity=filters.severity,
         support=filters.support,
     )
-    file = await service.export(tx, request.app.state.engine, settings, actor, wanted)
-    return StreamingResponse(
+    file = await service.export(tx, request.app.state.exports, settings, actor, wanted)
+    return ExportResponse(
+        file.opened,
         file.body,
         media_type=file.media_type,
         headers={"Content-Disposition": f'attachment; filename="{file.filename}"'},
     )
+
+
+class ExportResponse(StreamingResponse):
+    """A streamed export that gives its slot and connection back when the response ends, even one whose body was
+    never read (a HEAD, a client gone before the first byte)."""
+
+    def __init__(self, opened: exports.OpenExport, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.opened = opened
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.opened.close()

@@ -6,8 +6,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from app.core.actor import Actor
 from app.core.config import Settings
 from app.core.db import Transaction
@@ -106,12 +104,15 @@ class ExportFile:
     body: AsyncIterator[bytes]
     media_type: str
     filename: str
+    opened: exports.OpenExport
+    """The slot and transaction the body reads from: the response gives them back however it ends."""
 
 
 async def export(
-    tx: Transaction, engine: AsyncEngine, settings: Settings, actor: Actor, wanted: ExportRequest
+    tx: Transaction, capacity: exports.ExportCapacity, settings: Settings, actor: Actor, wanted: ExportRequest
 ) -> ExportFile:
-    """The file, ready to stream: the findings are computed now, every other dataset is read as it is sent."""
+    """The file, ready to stream: the findings are computed now, every other dataset is read as it is sent, in a
+    transaction of the exports' own capacity taken now, before the first byte (busy or unreachable: a 503)."""
     stem, _, suffix = wanted.name.partition(".")
     dataset, file_format = Dataset(stem), FileFormat(suffix)
     chosen: Export
@@ -130,10 +131,12 @@ async def export(
         chosen = exports.support_export(wanted.support or SupportFilter(wanted.where))
     else:
         chosen = exports.usage_items_export(wanted.where, wanted.items, actor)
+    opened = await capacity.open()
     return ExportFile(
-        body=exports.stream(engine, chosen, file_format, stem),
+        body=exports.stream(opened, chosen, file_format, stem),
         media_type=exports.MEDIA_TYPES[file_format],
         filename=f"hibah-{wanted.name}",
+        opened=opened,
     )
 
 
