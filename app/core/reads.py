@@ -57,7 +57,7 @@ class Reader(Protocol):
 
 
 class RetryingReader:
-    """The read pool, reading once more on a fresh connection when the first one had died with its server.
+    """The read pool (a ``Reader``), reading once more on a fresh connection when the first one had died with its server.
 
     A single-row read changes nothing, so reading it again is safe; the pool's other connections are as old,
     so they are all replaced on their next use (``expire_connections``). A second failure is the outage itself.
@@ -70,10 +70,20 @@ class RetryingReader:
         try:
             return await self.pool.fetchrow(query, *args)
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-            if not is_outage(exc):
-                raise
-            await self.pool.expire_connections()
+            await self._expire_after(exc)
         return await self.pool.fetchrow(query, *args)
+
+    async def fetch(self, query: str, *args: Any) -> list[Record]:
+        try:
+            return await self.pool.fetch(query, *args)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            await self._expire_after(exc)
+        return await self.pool.fetch(query, *args)
+
+    async def _expire_after(self, error: BaseException) -> None:
+        if not is_outage(error):
+            raise error
+        await self.pool.expire_connections()
 
 
 async def read_pool(request: Request) -> Reader:
