@@ -23,6 +23,7 @@ from app.core.observability import configure_logging, flush_logs, sample_pool
 from app.core.observability import router as metrics_router
 from app.core.openapi import install_problem_openapi
 from app.core.reads import create_read_pool
+from app.core.replicas import ReplicaRoutingMiddleware, ReplicaSet
 from app.core.web import install_web_middleware
 from app.grants import router as grants
 from app.health.router import router as health_router
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = engine
         app.state.read_pool = await create_read_pool(url, settings)
+        await replicas.start(engine, app.state.read_pool)
         # On a thread, after startup: readiness does not wait for it; a page asked for meanwhile compiles itself.
         warming = asyncio.get_running_loop().run_in_executor(None, warm_portal)
         # Startup leaves ~170,000 long-lived objects; frozen, full collections stop walking them
@@ -89,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             sampler.cancel()
             await warming
+            await replicas.close()
             await app.state.read_pool.close()
             await engine.dispose()
             log.info("stopped")
@@ -106,10 +109,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    # Streaming replicas for reads (DATABASE_REPLICA_URL, docs/scaling.md); none: no middleware, no cost.
+    replicas = ReplicaSet.from_settings(settings)
+    app.state.replicas = replicas
     install_error_handlers(app)
     app.add_exception_handler(IdempotentReplay, _replay)
     app.add_middleware(BodyLimitMiddleware)
     install_web_middleware(app, settings)
+    if replicas.replicas:
+        app.add_middleware(ReplicaRoutingMiddleware, replicas=replicas)
     app.add_middleware(RequestIdMiddleware)
 
     # Routes are matched in order, one by one (a few µs each, a tenth of a hot read's cost by the thirtieth):

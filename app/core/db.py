@@ -21,7 +21,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
-from app.core import audit
+from app.core import audit, pooler
 from app.core.actor import Actor
 from app.core.config import Settings
 
@@ -40,13 +40,18 @@ def sync_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine_for(url: str, settings: Settings) -> AsyncEngine:
+def create_engine_for(url: str, settings: Settings, *, replica: bool = False) -> AsyncEngine:
+    # A replica's engine (app/core/replicas.py) is named apart in pg_stat_activity and refuses writes itself.
+    server_settings = {"application_name": "hibah-replica", "default_transaction_read_only": "on"} if replica else {}
     return create_async_engine(
         async_url(url),
         isolation_level="AUTOCOMMIT",  # transactions are opened by transaction() below, on the driver
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        connect_args={"server_settings": {"application_name": "hibah"}},
+        connect_args={
+            "server_settings": {"application_name": "hibah", **server_settings},
+            **pooler.engine_connect_args(settings),  # PgBouncer (docs/scaling.md)
+        },
     )
 
 

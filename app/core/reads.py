@@ -6,14 +6,17 @@ session costs several times the query itself (docs/performance.md). Writes and m
 reads keep the one-transaction-per-request session.
 """
 
-from typing import Annotated, Any, Protocol
+from typing import Annotated
 
 import asyncpg
-from asyncpg import Record
 from fastapi import Depends, Request
 from sqlalchemy.engine import make_url
 
+from app.core import pooler
 from app.core.config import Settings
+from app.core.replicas import Reader, reader_for
+
+__all__ = ["ReadPool", "Reader", "create_read_pool", "libpq_dsn", "read_pool"]
 
 
 def libpq_dsn(url: str) -> str:
@@ -27,6 +30,7 @@ async def create_read_pool(url: str, settings: Settings) -> asyncpg.Pool:
         max_size=settings.db_pool_size,
         reset=_keep_as_is,
         server_settings={"application_name": "hibah-read", "default_transaction_read_only": "on"},
+        **pooler.pool_options(settings),
     )
     return pool
 
@@ -35,15 +39,9 @@ async def _keep_as_is(connection: asyncpg.Connection) -> None:
     """No reset round trip on release: read-only single statements leave no session state behind."""
 
 
-class Reader(Protocol):
-    """What a fast read needs: one statement, one row (the pool itself, which acquires and releases)."""
-
-    async def fetchrow(self, query: str, *args: Any) -> Record | None: ...
-
-
-async def read_pool(request: Request) -> asyncpg.Pool:
-    pool: asyncpg.Pool = request.app.state.read_pool
-    return pool
+async def read_pool(request: Request) -> Reader:
+    # On a replica when the request may read there (app/core/replicas.py), else the primary's pool.
+    return reader_for(request)
 
 
 # A plain async dependency: a yield one costs FastAPI an exit stack (~5% of a read), a sync one a thread hop.

@@ -17,11 +17,23 @@ class Health(BaseModel):
     status: str
 
 
+class ReplicaState(BaseModel):
+    name: str
+    up: bool
+    in_use: bool
+    """Up and within the lag allowed (HIBAH_REPLICA_MAX_LAG_S): it takes reads."""
+    lag_seconds: float | None
+    error: str | None
+
+
 class Readiness(BaseModel):
     status: str
     database: bool
     schema_revision: str | None
     expected_revision: str | None
+    replicas: list[ReplicaState] = []
+    """Each streaming replica (DATABASE_REPLICA_URL) at its last check; one down does not make the node unready:
+    its reads go to the primary."""
 
 
 @router.get("/healthz", response_model=Health)
@@ -32,7 +44,7 @@ async def healthz() -> Health:
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
 async def readyz(request: Request) -> JSONResponse:
-    """The database is reachable and its schema is at the latest migration (503 otherwise)."""
+    """The database is reachable and its schema is at the latest migration (503 otherwise); the replicas' state."""
     expected = head_revision()
     current: str | None = None
     reachable = False
@@ -50,5 +62,6 @@ async def readyz(request: Request) -> JSONResponse:
         database=reachable,
         schema_revision=current,
         expected_revision=expected,
+        replicas=[ReplicaState(**replica.state()) for replica in request.app.state.replicas.replicas],
     )
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)

@@ -9,6 +9,7 @@ from fastapi.responses import StreamingResponse
 from app.core.auth import CurrentActor
 from app.core.deps import AppSettings, Tx
 from app.core.http import domain_router
+from app.core.replicas import engine_for
 from app.core.types import DB_ID_MAX, LedgerDate
 from app.grants.filters import AgreementFilters
 from app.oversight import exports, service
@@ -83,7 +84,7 @@ async def export(
         rule=rule,
         severity=severity,
     )
-    file = await service.export(tx, request.app.state.engine, settings, actor, wanted)
+    file = await service.export(tx, engine_for(request), settings, actor, wanted)
     return StreamingResponse(
         file.body,
         media_type=file.media_type,

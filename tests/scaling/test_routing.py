@@ -1,0 +1,111 @@
+"""Read routing in one process: the replica here is the test database itself, reached through the replica's
+engine and pools (read-only sessions, named apart), plus one replica that is down. The real standby, killed and
+brought back, and PgBouncer are in test_cluster.py."""
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+from sqlalchemy.engine import make_url
+
+from app.core.config import Settings
+from app.main import create_app
+from tests.helpers import Grant, Headers, created, free_port, pay
+
+LAG = "Hibah-Replica-Lag"
+
+
+@pytest.fixture(scope="module")
+def dead_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def dead_replica(dead_port: int) -> str:
+    """How /readyz and /metrics name the replica that is down."""
+    return f"127.0.0.1:{dead_port}/nothing"
+
+
+@pytest.fixture(scope="module")
+def server_address(database_url: str, dead_port: int) -> Iterator[str]:
+    """The app with two replicas: the test database (up) and a port nothing listens on (down)."""
+    down = make_url(database_url).set(host="127.0.0.1", port=dead_port, database="nothing")
+    replicas = f"{database_url},{down.render_as_string(hide_password=False)}"
+    settings = Settings(
+        DATABASE_URL=database_url, DATABASE_REPLICA_URL=replicas, log_level="error", replica_check_interval_s=0.2
+    )
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def _replica_sessions(db: psycopg.Connection[Any]) -> int:
+    row = db.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name IN ('hibah-replica', 'hibah-replica-read')"
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_public_reads_are_served_by_the_replica(client: httpx.Client, paid: Grant, db: psycopg.Connection[Any]) -> None:
+    listed = client.get("/agreements")
+    assert listed.status_code == 200
+    assert listed.headers[LAG] == "0.000"  # not in recovery: no lag
+    position = client.get(f"/agreements/{paid.agreement_id}/position")  # the hot single-row path
+    assert position.status_code == 200
+    assert position.headers[LAG] == "0.000"
+    assert position.json()["disbursed"] == "10000000.00"
+    summary = client.get("/summaries", params={"group_by": "region"})
+    assert summary.status_code == 200 and LAG in summary.headers
+    assert _replica_sessions(db) >= 1
+
+
+def test_a_writer_reads_its_writes_on_the_primary(client: httpx.Client, paid: Grant, auditor: Headers) -> None:
+    created(pay(client, paid, "5000000", "SP2D-2", "2023-12-20"))
+    own = client.get(f"/agreements/{paid.agreement_id}/position", headers=paid.finance)
+    assert own.status_code == 200
+    assert LAG not in own.headers
+    assert own.json()["disbursed"] == "15000000.00"
+    # A key that only reads, and the public, still read on the replica.
+    assert LAG in client.get(f"/agreements/{paid.agreement_id}", headers=auditor).headers
+    assert LAG in client.get(f"/agreements/{paid.agreement_id}").headers
+    # A write's own answer never comes from a replica.
+    assert LAG not in pay(client, paid, "1000000", "SP2D-3", "2023-12-21").headers
+
+
+def test_a_replica_that_is_down_is_skipped_and_reported(client: httpx.Client, dead_replica: str, grant: Grant) -> None:
+    for _ in range(6):  # taken in turn: a down replica would fail every other read
+        answer = client.get(f"/agreements/{grant.agreement_id}")
+        assert answer.status_code == 200
+        assert answer.headers[LAG] == "0.000"
+    root = str(client.base_url).removesuffix("/api/v1/")
+    ready = httpx.get(f"{root}/readyz").json()
+    states = {state["name"]: state for state in ready["replicas"]}
+    assert ready["status"] == "ready"
+    assert states[dead_replica]["up"] is False and states[dead_replica]["in_use"] is False
+    assert states[dead_replica]["error"]
+    assert [state["in_use"] for name, state in states.items() if name != dead_replica] == [True]
+    metrics = httpx.get(f"{root}/metrics").text
+    assert f'hibah_db_replica_up{{replica="{dead_replica}"}} 0.0' in metrics
+    assert "hibah_db_replica_in_use{" in metrics
+
+
+def test_the_portal_reads_on_the_replica(client: httpx.Client, grant: Grant) -> None:
+    root = str(client.base_url).removesuffix("/api/v1/")
+    page = httpx.get(f"{root}/nphd/{grant.agreement_id}")
+    assert page.status_code == 200
+    assert page.headers[LAG] == "0.000"
