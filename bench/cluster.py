@@ -69,7 +69,8 @@ def _run(*command: str | Path) -> str:
     done = subprocess.run([str(part) for part in command], check=False, capture_output=True, text=True, **_owner())
     if done.returncode != 0:
         raise RuntimeError(f"{command[0]} failed ({done.returncode}): {done.stderr or done.stdout}")
-    return done.stdout
+    out: str = done.stdout
+    return out
 
 
 def _wait_for_port(port: int, seconds: float = 30) -> None:

@@ -93,6 +93,10 @@ def _replica_state(node: Node) -> dict[str, Any]:
     return state
 
 
+def _reads_on_replica(node: Node) -> Callable[[], bool]:
+    return lambda: LAG in httpx.get(f"{node.base}{API}/regions/35").headers
+
+
 def _standby_query(cluster: Cluster, sql: str) -> list[tuple[Any, ...]]:
     with psycopg.connect(cluster.standby.url(), autocommit=True) as connection:
         return connection.execute(sql).fetchall()
@@ -179,7 +183,7 @@ def test_reads_fall_back_when_the_standby_dies_and_return_when_it_is_back(cluste
     finally:
         cluster.standby.start()
     for node in (cluster.a, cluster.b):
-        _eventually(lambda node=node: LAG in httpx.get(f"{node.base}{API}/regions/35").headers, what="standby back")
+        _eventually(_reads_on_replica(node), what="the standby back in use")
         assert _replica_state(node)["up"] is True
 
 
