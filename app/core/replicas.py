@@ -272,6 +272,10 @@ def engine_for(request: Request) -> AsyncEngine:
     return engine
 
 
+# What a replica that died or restarted under an open connection raises; a query's own error is not among them.
+_CUT = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError)
+
+
 class FallbackReader:
     """The hot single-row reads on a replica, on the primary when the replica fails to answer."""
 
@@ -281,7 +285,7 @@ class FallbackReader:
     async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
         try:
             return await self.pool.fetchrow(query, *args)
-        except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError) as exc:
+        except _CUT as exc:
             await self.replica.mark_down(exc)
             self.request.scope[_SCOPE_KEY] = _PRIMARY
             return await self.primary.fetchrow(query, *args)

@@ -2,9 +2,12 @@
 engine and pools (read-only sessions, named apart), plus one replica that is down. The real standby, killed and
 brought back, and PgBouncer are in test_cluster.py."""
 
+import contextlib
+import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -31,14 +34,8 @@ def dead_replica(dead_port: int) -> str:
     return f"127.0.0.1:{dead_port}/nothing"
 
 
-@pytest.fixture(scope="module")
-def server_address(database_url: str, dead_port: int) -> Iterator[str]:
-    """The app with two replicas: the test database (up) and a port nothing listens on (down)."""
-    down = make_url(database_url).set(host="127.0.0.1", port=dead_port, database="nothing")
-    replicas = f"{database_url},{down.render_as_string(hide_password=False)}"
-    settings = Settings(
-        DATABASE_URL=database_url, DATABASE_REPLICA_URL=replicas, log_level="error", replica_check_interval_s=0.2
-    )
+@contextmanager
+def serving(settings: Settings) -> Iterator[str]:
     app = create_app(settings)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", access_log=False))
@@ -48,9 +45,20 @@ def server_address(database_url: str, dead_port: int) -> Iterator[str]:
     while not server.started:
         assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server_address(database_url: str, dead_port: int) -> Iterator[str]:
+    """The app with two replicas: the test database (up) and a port nothing listens on (down)."""
+    down = make_url(database_url).set(host="127.0.0.1", port=dead_port, database="nothing")
+    replicas = f"{database_url},{down.render_as_string(hide_password=False)}"
+    with serving(Settings(DATABASE_URL=database_url, DATABASE_REPLICA_URL=replicas, log_level="error")) as address:
+        yield address
 
 
 def _replica_sessions(db: psycopg.Connection[Any]) -> int:
@@ -109,3 +117,88 @@ def test_the_portal_reads_on_the_replica(client: httpx.Client, grant: Grant) -> 
     page = httpx.get(f"{root}/nphd/{grant.agreement_id}")
     assert page.status_code == 200
     assert page.headers[LAG] == "0.000"
+
+
+class Cutter:
+    """A TCP proxy to the database: the replica's way in, which the test cuts like a crash cuts it."""
+
+    def __init__(self, database_url: str) -> None:
+        url = make_url(database_url)
+        socket_dir = url.query.get("host")
+        self.target: tuple[str, int] | str = (
+            f"{socket_dir}/.s.PGSQL.{url.port or 5432}" if socket_dir else (url.host or "127.0.0.1", url.port or 5432)
+        )
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self.listener.getsockname()[1]
+        self.open: list[socket.socket] = []
+        self.dead = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.dead:
+                client.close()
+                return
+            family = socket.AF_UNIX if isinstance(self.target, str) else socket.AF_INET
+            server = socket.socket(family, socket.SOCK_STREAM)
+            server.connect(self.target)
+            self.open += [client, server]
+            for one, other in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(one, other), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                sink.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        """Nothing listens any more, and every open connection is reset."""
+        self.dead = True
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread: close() alone would not
+        self.listener.close()
+        for connection in self.open:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+
+
+@pytest.mark.parametrize("first", ["hot read", "transaction"])
+def test_reads_fall_back_at_once_when_the_replica_dies_between_checks(
+    database_url: str, paid: Grant, first: str
+) -> None:
+    """The replica dies a minute before its next check: the first read to meet its dead connections (on the hot
+    single-row pool, or in a request's transaction) is answered by the primary, not with an error, and marks it
+    down at once for the others."""
+    cutter = Cutter(database_url)
+    replica = make_url(database_url).set(host="127.0.0.1", port=cutter.port, query={})
+    settings = Settings(
+        DATABASE_URL=database_url,
+        DATABASE_REPLICA_URL=replica.render_as_string(hide_password=False),
+        log_level="error",
+        replica_check_interval_s=60,
+    )
+    position, listing = f"/agreements/{paid.agreement_id}/position", "/agreements"
+    with serving(settings) as address, httpx.Client(base_url=f"{address}/api/v1") as client:
+        assert LAG in client.get(position).headers  # the hot path's pool holds a replica connection
+        assert LAG in client.get(listing).headers  # and so does the engine's
+        cutter.cut()
+        for path in [position, listing] if first == "hot read" else [listing, position]:
+            answer = client.get(path)
+            assert answer.status_code == 200, answer.text
+            assert LAG not in answer.headers
+        assert client.get(position).json()["disbursed"] == "10000000.00"
+        assert [row["id"] for row in client.get(listing).json()["data"]] == [paid.agreement_id]
+        (state,) = httpx.get(f"{address}/readyz").json()["replicas"]
+        assert state["up"] is False
+        assert state["error"]
