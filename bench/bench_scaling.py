@@ -83,6 +83,7 @@ class Row:
     replica_share: float
     max_lag_s: float | None = None
     max_lag_bytes: int | None = None
+    written: int = 0
 
 
 def run_load(nodes: list[Node], paths: list[str], seconds: float, connections: int, work: Path) -> Load:
@@ -198,17 +199,19 @@ def measure(
         replica_share=on_standby / max(on_standby + on_primary, 1),
         max_lag_s=writer.max_lag_s if writer else None,
         max_lag_bytes=writer.max_lag_bytes if writer else None,
+        written=writer.written if writer else 0,
     )
 
 
 def table(rows: list[Row]) -> str:
+    """CPU seconds per 1,000 requests = milliseconds of CPU per request."""
     lines = [
         "| setup | req/s | p50 ms | p99 ms | errors | API CPU s / 1k req | primary CPU s / 1k | standby CPU s / 1k "
         "| transactions on standby | max replay lag |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows:
-        lag = "" if row.max_lag_s is None else f"{row.max_lag_s:.3f} s, {row.max_lag_bytes} B"
+        lag = "" if row.max_lag_s is None else f"{row.max_lag_s:.3f} s, {row.max_lag_bytes} B ({row.written} written)"
         lines.append(
             f"| {row.setup} | {row.rps:,.0f} | {row.p50_ms:.1f} | {row.p99_ms:.1f} | {row.errors} "
             f"| {row.api_cpu_per_k:.2f} | {row.primary_cpu_per_k:.2f} | {row.standby_cpu_per_k:.2f} "
