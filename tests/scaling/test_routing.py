@@ -79,6 +79,9 @@ def test_public_reads_are_served_by_the_replica(client: httpx.Client, paid: Gran
     assert position.json()["disbursed"] == "10000000.00"
     summary = client.get("/summaries", params={"group_by": "region"})
     assert summary.status_code == 200 and LAG in summary.headers
+    # A browser's script may read it too.
+    cross = client.get("/agreements", headers={"Origin": "https://newsroom.example"})
+    assert "hibah-replica-lag" in cross.headers["access-control-expose-headers"].lower()
     assert _replica_sessions(db) >= 1
 
 
