@@ -12,12 +12,14 @@ import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +54,30 @@ def _owner() -> dict[str, Any]:
     except KeyError:
         subprocess.run(["useradd", "-s", "/bin/bash", SYSTEM_USER], check=True, capture_output=True)
         entry = pwd.getpwnam(SYSTEM_USER)
+    _reachable_binaries()
     return {"user": entry.pw_uid, "group": entry.pw_gid}
+
+
+@cache
+def _reachable_binaries() -> None:
+    """As pgserver does before it runs PostgreSQL as its user: the binaries and their libraries readable by it
+    (a fresh clone under root's home may not be)."""
+    bin_dir = pg_bin()
+    if not (bin_dir / "postgres").exists():
+        return
+    read, execute = stat.S_IRGRP | stat.S_IROTH, stat.S_IXGRP | stat.S_IXOTH
+    directory = bin_dir.parent
+    while directory != directory.parent:  # every folder above: traversable
+        mode = directory.stat().st_mode
+        if mode & (read | execute) != read | execute:
+            directory.chmod(mode | read | execute)
+        directory = directory.parent
+    for folder, wanted in ((bin_dir, read | execute), (bin_dir.parent / "lib", read)):
+        for path in [folder, *folder.rglob("*")]:
+            mode = path.stat().st_mode
+            extra = wanted | (execute if path.is_dir() else 0)
+            if mode & extra != extra:
+                path.chmod(mode | extra)
 
 
 def workspace(prefix: str) -> Path:
