@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.access.router import router as access_router
 from app.audit.router import router as audit_router
@@ -23,6 +24,7 @@ from app.core.observability import configure_logging, flush_logs, sample_pool
 from app.core.observability import router as metrics_router
 from app.core.openapi import install_problem_openapi
 from app.core.reads import RetryingReader, create_read_pool, libpq_dsn
+from app.core.replicas import ReplicaRoutingMiddleware, ReplicaSet
 from app.core.web import install_web_middleware
 from app.feed.listener import ChangeListener
 from app.feed.router import router as feed_router
@@ -71,6 +73,23 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
+async def _start_feed(app: FastAPI, url: str) -> None:
+    # One LISTEN connection per worker, beside the pools: the change feed's held requests wait on it.
+    app.state.change_listener = ChangeListener(libpq_dsn(url))
+    await app.state.change_listener.start()
+    app.state.feed_reads = SharedReads()
+
+
+def _start_exports(app: FastAPI, url: str, settings: Settings) -> AsyncEngine:
+    # Streamed exports read on a pool of their own, one connection per slot: a slow reader never holds a
+    # connection money writes wait for.
+    export_engine = create_engine_for(
+        url, settings, pool_size=settings.export_slots, name="hibah-export", overflow=False
+    )
+    app.state.exports = ExportCapacity(export_engine, settings.export_slots, settings.retry_after_s)
+    return export_engine
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -82,17 +101,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.engine = engine
         app.state.read_pool = await create_read_pool(url, settings)
-        # One LISTEN connection per worker, beside the pools: the change feed's held requests wait on it.
-        app.state.change_listener = ChangeListener(libpq_dsn(url))
-        await app.state.change_listener.start()
-        app.state.feed_reads = SharedReads()
         app.state.reader = RetryingReader(app.state.read_pool)
-        # Streamed exports read on a pool of their own, one connection per slot: a slow reader never holds a
-        # connection money writes wait for.
-        export_engine = create_engine_for(
-            url, settings, pool_size=settings.export_slots, name="hibah-export", overflow=False
-        )
-        app.state.exports = ExportCapacity(export_engine, settings.export_slots, settings.retry_after_s)
+        await _start_feed(app, url)
+        export_engine = _start_exports(app, url, settings)
+        await replicas.start(engine, app.state.read_pool)
         # On a thread, after startup: readiness does not wait for it; a page asked for meanwhile compiles itself.
         warming = asyncio.get_running_loop().run_in_executor(None, warm_portal)
         # Startup leaves ~170,000 long-lived objects; frozen, full collections stop walking them
@@ -106,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sampler.cancel()
             await app.state.change_listener.stop()
             await warming
+            await replicas.close()
             await app.state.read_pool.close()
             await engine.dispose()
             await export_engine.dispose()
@@ -124,11 +137,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    # Streaming replicas for reads (DATABASE_REPLICA_URL, docs/scaling.md); none: no middleware, no cost.
+    replicas = ReplicaSet.from_settings(settings)
+    app.state.replicas = replicas
     install_error_handlers(app)
     app.add_exception_handler(IdempotentReplay, _replay)
     app.add_middleware(ContainErrorsMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     install_web_middleware(app, settings)
+    if replicas.replicas:
+        app.add_middleware(ReplicaRoutingMiddleware, replicas=replicas)
     app.add_middleware(RequestIdMiddleware)
 
     # Routes are matched in order, one by one (a few µs each, a tenth of a hot read's cost by the thirtieth):

@@ -34,6 +34,17 @@ class Settings(BaseSettings):
     header_timeout_s: float = Field(default=10.0, gt=0)
     """A client has this long from connecting (or from the start of its next request) to finish sending the
     request line and headers; then the connection is closed (app/serving.py)."""
+    # Scaling past one machine (docs/scaling.md). Streaming replicas for reads, comma-separated, unprefixed like
+    # DATABASE_URL; public and read-only GETs go to one of them (app/core/replicas.py).
+    database_replica_url: str | None = Field(default=None, validation_alias="DATABASE_REPLICA_URL")
+    replica_max_lag_s: float = Field(default=5.0, gt=0)
+    """A replica whose replay is further behind the primary than this is skipped: its reads go to the primary."""
+    replica_check_interval_s: float = Field(default=1.0, gt=0, le=60)
+    """How often each worker measures every replica's state and lag, in the background (never per request)."""
+    read_your_writes_s: float = Field(default=10.0, ge=0)
+    """After a key writes, its reads go to the primary for this long (remembered per worker: best effort)."""
+    db_statement_cache: bool = True
+    """False behind PgBouncer in transaction pooling mode: no prepared statement outlives its transaction."""
     log_level: str = "info"
     log_format: str = Field(default="json", pattern="^(json|text)$")
     portal_cache_pages: int = Field(default=512, ge=0)

@@ -23,7 +23,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
-from app.core import audit
+from app.core import audit, pooler
 from app.core.actor import Actor
 from app.core.config import Settings
 from app.core.outage import is_outage
@@ -44,17 +44,31 @@ def sync_url(url: str) -> str:
 
 
 def create_engine_for(
-    url: str, settings: Settings, *, pool_size: int | None = None, name: str = "hibah", overflow: bool = True
+    url: str,
+    settings: Settings,
+    *,
+    pool_size: int | None = None,
+    name: str = "hibah",
+    overflow: bool = True,
+    replica: bool = False,
 ) -> AsyncEngine:
     """The engine of the request's transactions; with ``pool_size``/``overflow``, one of its own for a kind of work
-    that must not take the writes' connections (streamed exports, app/oversight/exports.py)."""
+    that must not take the writes' connections (streamed exports, app/oversight/exports.py). A replica's engine
+    (app/core/replicas.py) is named apart in pg_stat_activity and refuses writes itself."""
+    server_settings = {"application_name": name}
+    if replica:
+        server_settings = {"application_name": "hibah-replica", "default_transaction_read_only": "on"}
     return create_async_engine(
         async_url(url),
         isolation_level="AUTOCOMMIT",  # transactions are opened by transaction() below, on the driver
         pool_size=pool_size or settings.db_pool_size,
         max_overflow=settings.db_max_overflow if overflow else 0,
         pool_timeout=settings.db_pool_timeout_s,
-        connect_args={"server_settings": {"application_name": name}, "timeout": settings.db_connect_timeout_s},
+        connect_args={
+            "server_settings": server_settings,
+            "timeout": settings.db_connect_timeout_s,
+            **pooler.engine_connect_args(settings),  # PgBouncer (docs/scaling.md)
+        },
     )
 
 

@@ -4,15 +4,15 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.config import Settings
-from app.core.db import Transaction, transaction
+from app.core.db import Transaction
+from app.core.replicas import request_transaction
 
 
 async def db_transaction(request: Request) -> AsyncIterator[Transaction]:
-    engine: AsyncEngine = request.app.state.engine
-    async with transaction(engine, request_id=getattr(request.state, "request_id", None)) as tx:
+    # The primary, or a replica for a read that may go there (app/core/replicas.py).
+    async with request_transaction(request) as tx:
         yield tx
 
 

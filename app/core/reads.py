@@ -6,15 +6,19 @@ session costs several times the query itself (docs/performance.md). Writes and m
 reads keep the one-transaction-per-request session.
 """
 
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 
 import asyncpg
 from asyncpg import Record
 from fastapi import Depends, Request
 from sqlalchemy.engine import make_url
 
+from app.core import pooler
 from app.core.config import Settings
 from app.core.outage import is_outage
+from app.core.replicas import Reader, reader_for
+
+__all__ = ["ReadPool", "Reader", "RetryingReader", "create_read_pool", "libpq_dsn", "read_pool"]
 
 
 def libpq_dsn(url: str) -> str:
@@ -40,6 +44,7 @@ async def _pool(url: str, settings: Settings, *, min_size: int) -> asyncpg.Pool:
         reset=_keep_as_is,
         timeout=settings.db_connect_timeout_s,
         server_settings={"application_name": "hibah-read", "default_transaction_read_only": "on"},
+        **pooler.pool_options(settings),
     )
     return pool
 
@@ -48,16 +53,8 @@ async def _keep_as_is(connection: asyncpg.Connection) -> None:
     """No reset round trip on release: read-only single statements leave no session state behind."""
 
 
-class Reader(Protocol):
-    """What a fast read needs: one statement (the pool itself, which acquires and releases around it)."""
-
-    async def fetchrow(self, query: str, *args: Any) -> Record | None: ...
-
-    async def fetch(self, query: str, *args: Any) -> list[Record]: ...
-
-
 class RetryingReader:
-    """The read pool (a ``Reader``), reading once more on a fresh connection when the first one had died with its server.
+    """The read pool (a ``Reader``), reading once more on a fresh connection when the first had died with its server.
 
     A single-row read changes nothing, so reading it again is safe; the pool's other connections are as old,
     so they are all replaced on their next use (``expire_connections``). A second failure is the outage itself.
@@ -87,8 +84,8 @@ class RetryingReader:
 
 
 async def read_pool(request: Request) -> Reader:
-    reader: Reader = request.app.state.reader
-    return reader
+    # On a replica when the request may read there (app/core/replicas.py), else the primary's retrying reader.
+    return reader_for(request)
 
 
 # A plain async dependency: a yield one costs FastAPI an exit stack (~5% of a read), a sync one a thread hop.

@@ -38,6 +38,7 @@ EXPOSED_HEADERS = (
     "Content-Disposition",
     "WWW-Authenticate",
     "Allow",
+    "Hibah-Replica-Lag",  # how old a replica's answer may be (core.replicas)
 )
 PREFLIGHT_MAX_AGE = 600
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

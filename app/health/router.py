@@ -21,6 +21,15 @@ class Health(BaseModel):
     status: str
 
 
+class ReplicaState(BaseModel):
+    name: str
+    up: bool
+    in_use: bool
+    """Up and within the lag allowed (HIBAH_REPLICA_MAX_LAG_S): it takes reads."""
+    lag_seconds: float | None
+    error: str | None
+
+
 class Readiness(BaseModel):
     status: Literal["ready", "not_ready"]
     database: Literal["up", "down"]
@@ -28,6 +37,9 @@ class Readiness(BaseModel):
     the code's latest migration."""
     schema_revision: str | None
     expected_revision: str | None
+    replicas: list[ReplicaState] = []
+    """Each streaming replica (DATABASE_REPLICA_URL) at its last check; one down does not make the node unready:
+    its reads go to the primary."""
 
 
 @router.get("/healthz", response_model=Health)
@@ -39,7 +51,7 @@ async def healthz() -> Health:
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
 async def readyz(request: Request) -> JSONResponse:
     """Which dependency is down, if any: the database reachable (``database``: ``up`` or ``down``) and its
-    schema at the latest migration; 503 unless both."""
+    schema at the latest migration; 503 unless both. The replicas' state beside (one down is not unready)."""
     expected = head_revision()
     settings = request.app.state.settings
     reachable, current = False, None
@@ -60,6 +72,7 @@ async def readyz(request: Request) -> JSONResponse:
         database="up" if reachable else "down",
         schema_revision=current,
         expected_revision=expected,
+        replicas=[ReplicaState(**replica.state()) for replica in request.app.state.replicas.replicas],
     )
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 

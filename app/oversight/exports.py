@@ -24,6 +24,7 @@ from sqlmodel import col
 
 from app.core.actor import Actor
 from app.core.db import Transaction, transaction
+from app.core.outage import is_outage
 from app.core.visibility import may_see_sql, shown
 from app.grants.filters import AgreementFilter
 from app.grants.models import Agreement
@@ -65,19 +66,29 @@ class ExportCapacity:
         self.retry_after_s = retry_after_s
         self._free = asyncio.Semaphore(slots)
 
-    async def open(self) -> "OpenExport":
-        """A slot and its transaction, begun: a database that is down is a 503 here, before any byte is sent."""
+    async def open(self, replica: AsyncEngine | None = None) -> "OpenExport":
+        """A slot and its transaction, begun: a database that is down is a 503 here, before any byte is sent.
+        With ``replica`` (app/core/replicas.py), read there, or on the exports' own pool if it fails to begin."""
         if self._free.locked():
             raise ExportBusy(self.retry_after_s)
         await self._free.acquire()
         stack = contextlib.AsyncExitStack()
         stack.callback(self._free.release)
         try:
-            tx = await stack.enter_async_context(transaction(self.engine))
+            tx = await self._begin(stack, replica)
         except BaseException:
             await stack.aclose()
             raise
         return OpenExport(tx, stack)
+
+    async def _begin(self, stack: contextlib.AsyncExitStack, replica: AsyncEngine | None) -> Transaction:
+        if replica is not None:
+            try:
+                return await stack.enter_async_context(transaction(replica))
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+        return await stack.enter_async_context(transaction(self.engine))
 
 
 class OpenExport:

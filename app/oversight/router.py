@@ -12,6 +12,7 @@ from app.core.auth import CurrentActor
 from app.core.deps import AppSettings, Tx
 from app.core.http import domain_router
 from app.core.openapi import problems
+from app.core.replicas import replica_engine_for
 from app.core.types import DB_ID_MAX, LedgerDate
 from app.grants.filters import AgreementFilter, AgreementFilters
 from app.oversight import exports, service
@@ -138,7 +139,9 @@ async def export(
         severity=filters.severity,
         support=filters.support,
     )
-    file = await service.export(tx, request.app.state.exports, settings, actor, wanted)
+    file = await service.export(
+        tx, request.app.state.exports, settings, actor, wanted, replica=replica_engine_for(request)
+    )
     return ExportResponse(
         file.opened,
         file.body,

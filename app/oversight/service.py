@@ -6,6 +6,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from app.core.actor import Actor
 from app.core.config import Settings
 from app.core.db import Transaction
@@ -109,7 +111,13 @@ class ExportFile:
 
 
 async def export(
-    tx: Transaction, capacity: exports.ExportCapacity, settings: Settings, actor: Actor, wanted: ExportRequest
+    tx: Transaction,
+    capacity: exports.ExportCapacity,
+    settings: Settings,
+    actor: Actor,
+    wanted: ExportRequest,
+    *,
+    replica: AsyncEngine | None = None,
 ) -> ExportFile:
     """The file, ready to stream: the findings are computed now, every other dataset is read as it is sent, in a
     transaction of the exports' own capacity taken now, before the first byte (busy or unreachable: a 503)."""
@@ -131,7 +139,7 @@ async def export(
         chosen = exports.support_export(wanted.support or SupportFilter(wanted.where))
     else:
         chosen = exports.usage_items_export(wanted.where, wanted.items, actor)
-    opened = await capacity.open()
+    opened = await capacity.open(replica)
     return ExportFile(
         body=exports.stream(opened, chosen, file_format, stem),
         media_type=exports.MEDIA_TYPES[file_format],

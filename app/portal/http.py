@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 
 from app.core.errors import DomainError
 from app.core.i18n import status_title
+from app.core.replicas import engine_for, reader_for
 from app.core.web import accepts_gzip
 from app.portal.cache import Rendered
 from app.portal.format import Lang
@@ -31,7 +32,9 @@ BASE_HEADERS = {
 def site(request: Request) -> Site:
     state = request.app.state
     base = str(request.base_url).rstrip("/")
-    return Site(state.engine, state.read_pool, state.settings, state.portal_cache, state.portal_head, base)
+    # The portal only reads: on a replica when one is up (app/core/replicas.py).
+    engine, reader = engine_for(request), reader_for(request)
+    return Site(engine, reader, state.settings, state.portal_cache, state.portal_head, base)
 
 
 SiteDep = Annotated[Site, Depends(site)]
