@@ -177,6 +177,12 @@ BAD_CREDENTIALS: dict[str, tuple[int, str]] = {
 }
 
 
+def key_digest(secret: str) -> str:
+    """How a key is stored (DESIGN §3, README): the hex SHA-256 of its UTF-8 text, computed here and not by the
+    app's own ``hash_key``, so a change to what the app stores breaks every key the tests make."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 def secret_of(headers: Headers) -> str:
     return headers["Authorization"].removeprefix("Bearer ")
 
