@@ -5,7 +5,18 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.helpers import Grant, KeyMaker, assert_problem, count, money_headers, pay, position
+from tests.helpers import (
+    Grant,
+    Headers,
+    KeyMaker,
+    assert_problem,
+    count,
+    draft_report,
+    item,
+    money_headers,
+    pay,
+    position,
+)
 
 
 def test_kpu_disbursements_and_position(client: httpx.Client, grant: Grant) -> None:
@@ -110,6 +121,35 @@ def test_reversal_cannot_take_back_refunded_money(client: httpx.Client, grant: G
         headers=money_headers(grant.finance),
     )
     assert_problem(response, 409, "reversal_exceeds_held")
+
+
+def test_after_spending_is_reported_reversals_and_refunds_meet_only_what_is_held(
+    client: httpx.Client, paid: Grant, recipient: Headers, auditor: Headers
+) -> None:
+    """Rp10,000,000 paid (one SP2D), Rp8,000,000 reported spent: Rp2,000,000 is held, so the payment can no
+    longer be reversed and at most Rp2,000,000 refunded; once the report is returned, Rp10,000,000 is held again."""
+    [payment] = client.get(f"/agreements/{paid.agreement_id}/disbursements").json()["data"]
+    report = draft_report(client, paid, recipient, item("8000000"))
+    assert client.post(f"/usage-reports/{report['id']}/submit", headers=recipient).status_code == 200
+    assert position(client, paid)["held"] == "2000000.00"
+    reversal = {"reversed_on": "2024-02-02", "reason": "salah bayar"}
+    reversal_url = f"/disbursements/{payment['id']}/reversal"
+    assert_problem(
+        client.post(reversal_url, json=reversal, headers=money_headers(paid.finance)), 409, "reversal_exceeds_held"
+    )
+    refunds = f"/agreements/{paid.agreement_id}/refunds"
+    too_much = {"amount": "2000000.01", "returned_on": "2025-05-07", "sts_number": "STS-1"}
+    assert_problem(client.post(refunds, json=too_much, headers=money_headers(paid.finance)), 409, "refund_exceeds_held")
+    exact = client.post(refunds, json={**too_much, "amount": "2000000"}, headers=money_headers(paid.finance))
+    assert exact.status_code == 201, exact.text
+    state = position(client, paid)
+    assert (state["spent_reported"], state["refunded"], state["held"]) == ("8000000.00", "2000000.00", "0.00")
+    returned = client.post(f"/usage-reports/{report['id']}/return", json={"note": "Kuitansi kurang"}, headers=auditor)
+    assert returned.status_code == 200, returned.text
+    assert position(client, paid)["held"] == "8000000.00"
+    assert_problem(
+        client.post(reversal_url, json=reversal, headers=money_headers(paid.finance)), 409, "reversal_exceeds_held"
+    )
 
 
 def test_finance_key_bound_to_a_region(
