@@ -185,3 +185,39 @@ def test_a_grant_that_never_paid_out_can_close(client: httpx.Client, grant: Gran
     assert closed.status_code == 200, closed.text
     assert closed.json()["status"] == "closed"
     assert_problem(pay(client, grant, "1", "SP2D-2"), 409, "agreement_closed")
+
+
+def test_a_refund_reads_back_by_its_id(client: httpx.Client, paid: Grant) -> None:
+    body = {"amount": "2500000.50", "returned_on": "2025-05-07", "sts_number": "STS-77", "note": "sisa dana"}
+    refund_id = client.post(
+        f"/agreements/{paid.agreement_id}/refunds", json=body, headers=money_headers(paid.finance)
+    ).json()["id"]
+    shown = client.get(f"/refunds/{refund_id}")
+    assert shown.status_code == 200, shown.text
+    assert {key: shown.json()[key] for key in ("id", "agreement_id", *body)} == {
+        "id": refund_id,
+        "agreement_id": paid.agreement_id,
+        "amount": "2500000.50",
+        "returned_on": "2025-05-07",
+        "sts_number": "STS-77",
+        "note": "sisa dana",
+    }
+    assert_problem(client.get(f"/refunds/{refund_id + 1}"), 404)
+
+
+def test_an_agreements_reports_are_listed_with_their_status_and_total(
+    client: httpx.Client, paid: Grant, recipient: Headers, auditor: Headers
+) -> None:
+    submitted = draft_report(client, paid, recipient, item("3000000"), title="Tahap I")
+    assert client.post(f"/usage-reports/{submitted['id']}/submit", headers=recipient).status_code == 200
+    draft = draft_report(client, paid, recipient, item("1000000.25"), title="Tahap II")
+    url = f"/agreements/{paid.agreement_id}/usage-reports"
+    listed = client.get(url, headers=auditor)
+    assert listed.status_code == 200, listed.text
+    rows = [(row["id"], row["title"], row["status"], row["total"]) for row in listed.json()["data"]]
+    assert rows == [
+        (submitted["id"], "Tahap I", "submitted", "3000000.00"),
+        (draft["id"], "Tahap II", "draft", "1000000.25"),
+    ]
+    public = [row["id"] for row in client.get(url).json()["data"]]
+    assert public == [submitted["id"]], "drafts are the recipient's own until submitted"
