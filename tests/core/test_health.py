@@ -1,7 +1,19 @@
 """Liveness, readiness and metrics: what an operator and a load balancer ask of the process."""
 
+import os
+import threading
+import time
+
 import httpx
+import psycopg
+import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.engine import make_url
+
+from app.core.config import Settings
+from app.core.revisions import head_revision
+from app.main import create_app
+from tests.helpers import free_port
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -54,3 +66,37 @@ def test_metrics_count_requests_by_route_template_and_status(
     # The pool gauges are there, with a pool of at least one connection.
     assert sample(after, "hibah_db_pool_size") >= 1
     assert ("hibah_db_pool_checked_out", frozenset()) in after
+
+
+def test_readiness_is_503_while_the_schema_is_not_migrated(database_url: str) -> None:
+    """A throwaway server on a database that exists but was never migrated: alive, reachable, not ready."""
+    url = make_url(database_url)
+    name = f"hibah_unmigrated_{os.getpid()}"
+    admin_url = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    app = create_app(Settings(DATABASE_URL=url.set(database=name).render_as_string(hide_password=False)))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the throwaway server did not start"
+            time.sleep(0.02)
+        address = f"http://127.0.0.1:{server.config.port}"
+        assert httpx.get(f"{address}/healthz").json() == {"status": "ok"}
+        ready = httpx.get(f"{address}/readyz", timeout=30)
+        assert ready.status_code == 503
+        assert ready.json() == {
+            "status": "not_ready",
+            "database": True,
+            "schema_revision": None,
+            "expected_revision": head_revision(),
+        }
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        with psycopg.connect(admin_url, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
