@@ -119,3 +119,32 @@ def test_refund_short_of_the_unspent_balance_after_the_final_report(
     rest = {"amount": "500000", "returned_on": "2025-01-21", "sts_number": "STS-2"}
     assert client.post(refunds, json=rest, headers=money_headers(paid.finance)).status_code == 201
     assert findings(client, rule="refund_mismatch") == []
+
+
+def test_a_lump_sum_paid_after_fourteen_working_days_is_late(client: httpx.Client, grant: Grant) -> None:
+    """A lump sum is due whole within 14 working days of signing: signed Monday 15 January 2024, due Friday
+    2 February (16-19, 22-26 and 29 January-2 February); paid whole on 1 March, so late."""
+    polres = another_grant(
+        client,
+        grant,
+        {"name": "Polres", "kind": "polri", "region_code": "35.74"},
+        number="NPHD-POLRES",
+        signed_on="2024-01-15",
+        scheme="lump_sum",
+        amount="1000000",
+    )
+    created(pay(client, polres, "1000000", "SP2D-P", "2024-03-01", 1))
+    late = [
+        row
+        for row in findings(client, as_of="2024-12-31", rule="tranche_late")
+        if row["agreement_id"] == polres.agreement_id
+    ]
+    assert [(row["due_on"], row["facts"]["tranche"]) for row in late] == [("2024-02-02", 1)]
+    assert late[0]["facts"] == {
+        "tranche": 1,
+        "signed_on": "2024-01-15",
+        "first_paid_on": "2024-03-01",
+        "working_days": 14,
+    }
+    before_due = findings(client, as_of="2024-02-02", rule="tranche_late")
+    assert [row for row in before_due if row["agreement_id"] == polres.agreement_id] == []
