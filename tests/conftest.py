@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 from sqlalchemy.engine import make_url
 
-from app.core.auth import hash_key, new_key
+from app.core.auth import new_key
 from app.core.config import Settings
 from app.core.embedded import start_embedded
 from app.core.migrate import upgrade_to_head
@@ -38,6 +38,7 @@ from tests.helpers import (
     changed,
     created,
     free_port,
+    key_digest,
     nothing_written,
     pay,
     secret_of,
@@ -183,7 +184,7 @@ def make_key(db: psycopg.Connection[Any]) -> KeyMaker:
         db.execute(
             "INSERT INTO api_key (name, role, recipient_id, region_code, key_hash, prefix)"
             " VALUES (%s, %s, %s, %s, %s, %s)",
-            (name, role, recipient_id, region_code, hash_key(secret), secret[:12]),
+            (name, role, recipient_id, region_code, key_digest(secret), secret[:12]),
         )
         return {"Authorization": f"Bearer {secret}"}
 
@@ -315,7 +316,7 @@ def refuses(client: httpx.Client, db: psycopg.Connection[Any], world: World) -> 
 
 
 def _key_id_of(db: psycopg.Connection[Any], headers: Headers) -> int:
-    row = db.execute("SELECT id FROM api_key WHERE key_hash = %s", (hash_key(secret_of(headers)),)).fetchone()
+    row = db.execute("SELECT id FROM api_key WHERE key_hash = %s", (key_digest(secret_of(headers)),)).fetchone()
     assert row is not None
     key_id: int = row[0]
     return key_id
@@ -347,7 +348,7 @@ def role_world(
     target = make_key("finance", name="key to revoke")
     # A revoked *admin* key: revocation must win over the strongest role.
     revoked = make_key("admin", name="revoked admin key")
-    db.execute("UPDATE api_key SET revoked_at = now() WHERE key_hash = %s", (hash_key(secret_of(revoked)),))
+    db.execute("UPDATE api_key SET revoked_at = now() WHERE key_hash = %s", (key_digest(secret_of(revoked)),))
     keyed = {
         "admin": admin,
         "finance": make_key("finance", name="BPKAD (national)"),

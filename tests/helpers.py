@@ -7,6 +7,8 @@ import os
 import re
 import shutil
 import socket
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -177,6 +179,12 @@ BAD_CREDENTIALS: dict[str, tuple[int, str]] = {
 }
 
 
+def key_digest(secret: str) -> str:
+    """How a key is stored (DESIGN §3, README): the hex SHA-256 of its UTF-8 text, computed here and not by the
+    app's own ``hash_key``, so a change to what the app stores breaks every key the tests make."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 def secret_of(headers: Headers) -> str:
     return headers["Authorization"].removeprefix("Bearer ")
 
@@ -298,15 +306,64 @@ def free_port() -> int:
         return port
 
 
-def in_parallel(server_address: str, calls: Sequence[Callable[[httpx.Client], httpx.Response]]) -> list[httpx.Response]:
-    """Each call on its own client, so on its own connection, all at once."""
+@dataclass(frozen=True)
+class Timed:
+    """A response and when its request was in flight, as the client saw it (``time.monotonic``)."""
 
-    def run(call: Callable[[httpx.Client], httpx.Response]) -> httpx.Response:
-        with httpx.Client(base_url=f"{server_address}/api/v1", timeout=60) as http:
-            return call(http)
+    response: httpx.Response
+    sent: float
+    answered: float
+
+
+def most_in_flight(timings: Sequence[Timed]) -> int:
+    """How many requests were in flight at the same instant, at most (from the measured intervals)."""
+    edges = sorted([(timed.sent, 1) for timed in timings] + [(timed.answered, -1) for timed in timings])
+    now = peak = 0
+    for _, step in edges:  # an answer at the instant of a send sorts first: touching is not overlapping
+        now += step
+        peak = max(peak, now)
+    return peak
+
+
+def in_parallel_timed(server_address: str, calls: Sequence[Callable[[httpx.Client], httpx.Response]]) -> list[Timed]:
+    """Each call on its own client and connection, all released together by a barrier once every connection is
+    open (a request to /healthz opens it), so no call is done before the last has started for lack of a thread.
+    A call makes one request (its last one is the one timed)."""
+    barrier = threading.Barrier(len(calls), timeout=60)
+
+    def run(call: Callable[[httpx.Client], httpx.Response]) -> Timed:
+        # Timed by the client's hooks, as the request leaves and as its answer arrives: time a call spends
+        # waiting before it sends (on a lock, for a thread) is not time in flight.
+        moments: dict[str, float] = {}
+
+        def sent(_: httpx.Request) -> None:
+            moments["sent"] = time.monotonic()
+
+        def answered(_: httpx.Response) -> None:
+            moments["answered"] = time.monotonic()
+
+        hooks: dict[str, list[Callable[..., Any]]] = {"request": [sent], "response": [answered]}
+        with httpx.Client(base_url=f"{server_address}/api/v1", timeout=60, event_hooks=hooks) as http:
+            assert http.get(f"{server_address}/healthz").status_code == 200
+            barrier.wait()
+            response = call(http)
+            return Timed(response, moments["sent"], moments["answered"])
 
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         return list(pool.map(run, calls))
+
+
+PARALLEL_AT_LEAST = 0.5
+"""The share of a batch that :func:`in_parallel` requires in flight at once: a batch that ran one by one
+proves nothing about concurrency, so it fails rather than passing on a sequential run."""
+
+
+def in_parallel(server_address: str, calls: Sequence[Callable[[httpx.Client], httpx.Response]]) -> list[httpx.Response]:
+    """:func:`in_parallel_timed`'s responses, after checking that at least half the batch overlapped."""
+    timings = in_parallel_timed(server_address, calls)
+    peak = most_in_flight(timings)
+    assert peak >= max(2, int(len(calls) * PARALLEL_AT_LEAST)), f"only {peak} of {len(calls)} requests overlapped"
+    return [timed.response for timed in timings]
 
 
 def post_all(server_address: str, requests: Sequence[tuple[str, Body | None, Headers]]) -> list[httpx.Response]:

@@ -1,5 +1,6 @@
 """API keys: made by admins, scoped where the role needs it, shown once, stored hashed."""
 
+import hashlib
 from typing import Any
 
 import httpx
@@ -105,6 +106,20 @@ def test_key_listings_never_show_secrets_or_hashes(
                 assert secret_of(headers) not in text
         for digest in hashes:
             assert digest not in text
+
+
+def test_a_key_is_stored_as_the_sha256_of_its_secret_and_never_in_clear(
+    client: httpx.Client, db: psycopg.Connection[Any], admin: dict[str, str]
+) -> None:
+    created = client.post("/keys", json={"name": "BPKAD Kota Probolinggo", "role": "finance"}, headers=admin)
+    assert created.status_code == 201, created.text
+    secret: str = created.json()["key"]
+    row = db.execute("SELECT key_hash, prefix FROM api_key WHERE id = %s", (created.json()["id"],)).fetchone()
+    assert row == (hashlib.sha256(secret.encode("utf-8")).hexdigest(), secret[:12])
+    stored = db.execute("SELECT string_agg(api_key::text, '|') FROM api_key").fetchone()
+    assert stored is not None and secret not in stored[0]
+    me = client.get("/keys/me", headers={"Authorization": f"Bearer {secret}"})
+    assert me.status_code == 200 and me.json()["role"] == "finance", me.text
 
 
 def test_a_write_is_attributed_to_the_key_that_made_it(

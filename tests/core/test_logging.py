@@ -98,11 +98,21 @@ def test_a_failed_write_is_reported_and_the_writer_goes_on(capfd: pytest.Capture
     deadline = time.monotonic() + 5
     while stream.failures and time.monotonic() < deadline:
         time.sleep(0.01)
-    logger.info("written after it")
+    assert stream.failures == 0, "the writer thread never tried the stream"
+    # Before close(): close() writes what is queued itself, so only lines that arrive while the handler is
+    # open prove that the writer thread survived the failure and keeps writing.
+    after = [f"written after it {number}" for number in range(50)]
+    for line in after:
+        logger.info(line)
+        time.sleep(0.001)
+    while stream.getvalue().count("\n") < len(after) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert handler.writer.is_alive(), "the failure ended the writer thread"
+    assert stream.getvalue().splitlines() == after, "lines after the failure were lost or reordered"
     handler.close()
     assert handler.writer.is_alive() is False
-    assert stream.getvalue().splitlines() == ["written after it"]
-    assert "log lines lost, the log stream failed: BrokenPipeError" in capfd.readouterr().err
+    assert stream.getvalue().splitlines() == after
+    assert "hibah: 1 log lines lost, the log stream failed: BrokenPipeError" in capfd.readouterr().err
 
 
 def test_lines_past_the_cap_are_counted_not_kept() -> None:

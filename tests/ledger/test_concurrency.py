@@ -1,12 +1,14 @@
 """Invariants under real concurrency: parallel HTTP clients on separate connections, one agreement."""
 
+import threading
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
-from tests.helpers import Grant, another_grant, count, created, pay, post_all
+from tests.helpers import Grant, Timed, another_grant, count, created, in_parallel, most_in_flight, pay, post_all
 
 PAYMENTS = 60
 KODIM = {"name": "Kodim 0820/Probolinggo", "kind": "tni", "region_code": "35.74"}
@@ -75,3 +77,27 @@ def test_parallel_refunds_never_pass_what_is_held(
     row = db.execute("SELECT sum(amount) FROM refund").fetchone()
     assert row is not None
     assert row[0] == Decimal("98000.00")
+
+
+def test_overlap_is_measured_so_a_batch_run_one_by_one_fails(server_address: str) -> None:
+    """The parallel helpers prove what the tests above rely on: a batch that the server (or the client) ends up
+    running one request at a time is refused, not taken for a race that was won."""
+    one_at_a_time = threading.Lock()
+
+    def serialised(http: httpx.Client) -> httpx.Response:
+        with one_at_a_time:
+            return http.get("/codes/stages")
+
+    with pytest.raises(AssertionError, match="overlapped"):
+        in_parallel(server_address, [serialised] * 8)
+    assert [
+        response.status_code for response in in_parallel(server_address, [lambda http: http.get("/codes/stages")] * 8)
+    ] == [200] * 8
+
+
+def test_most_in_flight_counts_intervals_that_overlap() -> None:
+    def timed(sent: float, answered: float) -> Timed:
+        return Timed(httpx.Response(200), sent, answered)
+
+    assert most_in_flight([timed(0, 1), timed(1, 2), timed(2, 3)]) == 1, "touching intervals do not overlap"
+    assert most_in_flight([timed(0, 3), timed(1, 2), timed(1.5, 4), timed(3.5, 5)]) == 3

@@ -5,7 +5,18 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.helpers import Grant, KeyMaker, assert_problem, count, money_headers, pay, position
+from tests.helpers import (
+    Grant,
+    Headers,
+    KeyMaker,
+    assert_problem,
+    count,
+    draft_report,
+    item,
+    money_headers,
+    pay,
+    position,
+)
 
 
 def test_kpu_disbursements_and_position(client: httpx.Client, grant: Grant) -> None:
@@ -112,6 +123,35 @@ def test_reversal_cannot_take_back_refunded_money(client: httpx.Client, grant: G
     assert_problem(response, 409, "reversal_exceeds_held")
 
 
+def test_after_spending_is_reported_reversals_and_refunds_meet_only_what_is_held(
+    client: httpx.Client, paid: Grant, recipient: Headers, auditor: Headers
+) -> None:
+    """Rp10,000,000 paid (one SP2D), Rp8,000,000 reported spent: Rp2,000,000 is held, so the payment can no
+    longer be reversed and at most Rp2,000,000 refunded; once the report is returned, Rp10,000,000 is held again."""
+    [payment] = client.get(f"/agreements/{paid.agreement_id}/disbursements").json()["data"]
+    report = draft_report(client, paid, recipient, item("8000000"))
+    assert client.post(f"/usage-reports/{report['id']}/submit", headers=recipient).status_code == 200
+    assert position(client, paid)["held"] == "2000000.00"
+    reversal = {"reversed_on": "2024-02-02", "reason": "salah bayar"}
+    reversal_url = f"/disbursements/{payment['id']}/reversal"
+    assert_problem(
+        client.post(reversal_url, json=reversal, headers=money_headers(paid.finance)), 409, "reversal_exceeds_held"
+    )
+    refunds = f"/agreements/{paid.agreement_id}/refunds"
+    too_much = {"amount": "2000000.01", "returned_on": "2025-05-07", "sts_number": "STS-1"}
+    assert_problem(client.post(refunds, json=too_much, headers=money_headers(paid.finance)), 409, "refund_exceeds_held")
+    exact = client.post(refunds, json={**too_much, "amount": "2000000"}, headers=money_headers(paid.finance))
+    assert exact.status_code == 201, exact.text
+    state = position(client, paid)
+    assert (state["spent_reported"], state["refunded"], state["held"]) == ("8000000.00", "2000000.00", "0.00")
+    returned = client.post(f"/usage-reports/{report['id']}/return", json={"note": "Kuitansi kurang"}, headers=auditor)
+    assert returned.status_code == 200, returned.text
+    assert position(client, paid)["held"] == "8000000.00"
+    assert_problem(
+        client.post(reversal_url, json=reversal, headers=money_headers(paid.finance)), 409, "reversal_exceeds_held"
+    )
+
+
 def test_finance_key_bound_to_a_region(
     client: httpx.Client, grant: Grant, make_key: KeyMaker, admin: dict[str, str]
 ) -> None:
@@ -145,3 +185,39 @@ def test_a_grant_that_never_paid_out_can_close(client: httpx.Client, grant: Gran
     assert closed.status_code == 200, closed.text
     assert closed.json()["status"] == "closed"
     assert_problem(pay(client, grant, "1", "SP2D-2"), 409, "agreement_closed")
+
+
+def test_a_refund_reads_back_by_its_id(client: httpx.Client, paid: Grant) -> None:
+    body = {"amount": "2500000.50", "returned_on": "2025-05-07", "sts_number": "STS-77", "note": "sisa dana"}
+    refund_id = client.post(
+        f"/agreements/{paid.agreement_id}/refunds", json=body, headers=money_headers(paid.finance)
+    ).json()["id"]
+    shown = client.get(f"/refunds/{refund_id}")
+    assert shown.status_code == 200, shown.text
+    assert {key: shown.json()[key] for key in ("id", "agreement_id", *body)} == {
+        "id": refund_id,
+        "agreement_id": paid.agreement_id,
+        "amount": "2500000.50",
+        "returned_on": "2025-05-07",
+        "sts_number": "STS-77",
+        "note": "sisa dana",
+    }
+    assert_problem(client.get(f"/refunds/{refund_id + 1}"), 404)
+
+
+def test_an_agreements_reports_are_listed_with_their_status_and_total(
+    client: httpx.Client, paid: Grant, recipient: Headers, auditor: Headers
+) -> None:
+    submitted = draft_report(client, paid, recipient, item("3000000"), title="Tahap I")
+    assert client.post(f"/usage-reports/{submitted['id']}/submit", headers=recipient).status_code == 200
+    draft = draft_report(client, paid, recipient, item("1000000.25"), title="Tahap II")
+    url = f"/agreements/{paid.agreement_id}/usage-reports"
+    listed = client.get(url, headers=auditor)
+    assert listed.status_code == 200, listed.text
+    rows = [(row["id"], row["title"], row["status"], row["total"]) for row in listed.json()["data"]]
+    assert rows == [
+        (submitted["id"], "Tahap I", "submitted", "3000000.00"),
+        (draft["id"], "Tahap II", "draft", "1000000.25"),
+    ]
+    public = [row["id"] for row in client.get(url).json()["data"]]
+    assert public == [submitted["id"]], "drafts are the recipient's own until submitted"

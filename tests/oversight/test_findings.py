@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 
 from app.core.calendar import add_working_days
-from tests.helpers import Grant, KeyMaker, another_grant, created, draft_report, money_headers, pay
+from tests.helpers import Grant, KeyMaker, another_grant, created, draft_report, item, money_headers, pay
 
 
 def findings(client: httpx.Client, **params: str) -> list[dict[str, Any]]:
@@ -100,3 +100,51 @@ def test_over_budget_line(client: httpx.Client, grant: Grant, make_key: KeyMaker
     }
     variance = client.get(f"/agreements/{polres.agreement_id}/budget-variance").json()
     assert [line["over_budget"] for line in variance["lines"]] == [True, False]
+
+
+def test_refund_short_of_the_unspent_balance_after_the_final_report(
+    client: httpx.Client, paid: Grant, recipient: dict[str, str], auditor: dict[str, str]
+) -> None:
+    """Rp10,000,000 paid, Rp8,000,000 spent in an accepted final report, Rp1,500,000 refunded: Rp2,000,000 was
+    unspent, so Rp500,000 is missing; refunding it clears the finding."""
+    report = draft_report(client, paid, recipient, item("8000000"), kind="final")
+    assert client.post(f"/usage-reports/{report['id']}/submit", headers=recipient).status_code == 200
+    assert client.post(f"/usage-reports/{report['id']}/accept", json={}, headers=auditor).status_code == 200
+    refunds = f"/agreements/{paid.agreement_id}/refunds"
+    body = {"amount": "1500000", "returned_on": "2025-01-20", "sts_number": "STS-1"}
+    assert client.post(refunds, json=body, headers=money_headers(paid.finance)).status_code == 201
+    [mismatch] = findings(client, rule="refund_mismatch")
+    assert (mismatch["agreement_id"], mismatch["severity"]) == (paid.agreement_id, "high")
+    assert mismatch["facts"] == {"refunded": "1500000.00", "unspent": "2000000.00", "difference": "500000.00"}
+    rest = {"amount": "500000", "returned_on": "2025-01-21", "sts_number": "STS-2"}
+    assert client.post(refunds, json=rest, headers=money_headers(paid.finance)).status_code == 201
+    assert findings(client, rule="refund_mismatch") == []
+
+
+def test_a_lump_sum_paid_after_fourteen_working_days_is_late(client: httpx.Client, grant: Grant) -> None:
+    """A lump sum is due whole within 14 working days of signing: signed Monday 15 January 2024, due Friday
+    2 February (16-19, 22-26 and 29 January-2 February); paid whole on 1 March, so late."""
+    polres = another_grant(
+        client,
+        grant,
+        {"name": "Polres", "kind": "polri", "region_code": "35.74"},
+        number="NPHD-POLRES",
+        signed_on="2024-01-15",
+        scheme="lump_sum",
+        amount="1000000",
+    )
+    created(pay(client, polres, "1000000", "SP2D-P", "2024-03-01", 1))
+    late = [
+        row
+        for row in findings(client, as_of="2024-12-31", rule="tranche_late")
+        if row["agreement_id"] == polres.agreement_id
+    ]
+    assert [(row["due_on"], row["facts"]["tranche"]) for row in late] == [("2024-02-02", 1)]
+    assert late[0]["facts"] == {
+        "tranche": 1,
+        "signed_on": "2024-01-15",
+        "first_paid_on": "2024-03-01",
+        "working_days": 14,
+    }
+    before_due = findings(client, as_of="2024-02-02", rule="tranche_late")
+    assert [row for row in before_due if row["agreement_id"] == polres.agreement_id] == []

@@ -9,7 +9,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from app.oversight.xlsx import CELL_MAX_CHARS, Column, Kind, StreamedWorkbook, column_letters
+from app.oversight.xlsx import Column, Kind, StreamedWorkbook, column_letters
 from tests.helpers import read_workbook as read
 
 COLUMNS = [Column("id", Kind.integer), Column("description"), Column("amount", Kind.money)]
@@ -128,10 +128,15 @@ def test_money_is_a_number_shown_to_the_sen() -> None:
     assert book.worksheets[0]["C2"].number_format == "#,##0.00"
 
 
+EXCEL_CELL_LIMIT = 32_767
+"""Excel's specifications and limits: "Total number of characters that a cell can contain: 32,767 characters"."""
+
+
 def test_overlong_text_is_cut_at_excels_cell_limit() -> None:
-    data, _ = build([[1, "x" * (CELL_MAX_CHARS + 10), "1.00"]])
+    data, _ = build([[1, "x" * (EXCEL_CELL_LIMIT + 10), "1.00"], [2, "y" * EXCEL_CELL_LIMIT, "1.00"]])
     [sheet] = read(data).values()
-    assert sheet[1][1] == "x" * CELL_MAX_CHARS
+    assert sheet[1][1] == "x" * EXCEL_CELL_LIMIT
+    assert sheet[2][1] == "y" * EXCEL_CELL_LIMIT, "text at the limit is kept whole"
 
 
 @pytest.mark.parametrize("name", ["a" * 40, "findings"])

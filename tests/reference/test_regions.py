@@ -38,7 +38,32 @@ def test_region_filters(client: httpx.Client, admin: dict[str, str], region_35: 
     assert [row["code"] for row in children] == ["35.13", "35.74"]
     named = client.get("/regions", params={"q": "probolinggo"}).json()["data"]
     assert [row["code"] for row in named] == ["35.13", "35.74"]
-    assert client.get("/regions", params={"q": "100%_"}).json()["data"] == []
+
+
+def test_region_search_takes_percent_and_underscore_literally(
+    client: httpx.Client, admin: dict[str, str], region_35: None
+) -> None:
+    """Each name matches ``q`` only if ``%``/``_`` are escaped; each decoy matches only if they are not."""
+    names = {
+        "36": "Wilayah 100%_Uji",  # the one holding "100%_" itself
+        "37": "Wilayah 100 persen",  # "100%" unescaped: % matches " persen"
+        "38": "Wilayah 100xyUji",  # "100%_" unescaped: % matches "x", _ matches "y"
+        "51": "Dapil_A",  # holds "l_A" literally
+        "52": "DapilXA",  # "l_A" unescaped: _ matches "X"
+        "53": "Kas\\Daerah",  # a backslash, taken literally too
+    }
+    for code, name in names.items():
+        assert client.post("/regions", json={"code": code, "name": name}, headers=admin).status_code == 201
+
+    def found(q: str) -> list[str]:
+        return [row["code"] for row in client.get("/regions", params={"q": q}).json()["data"]]
+
+    assert found("100%_") == ["36"]
+    assert found("100%") == ["36"]
+    assert found("l_A") == ["51"]
+    assert found("s\\D") == ["53"]
+    assert found("%") == ["36"]
+    assert found("_") == ["36", "51"]
 
 
 def test_update_region_honours_if_match(client: httpx.Client, admin: dict[str, str], region_35: None) -> None:
