@@ -78,7 +78,10 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 async def _schema_revision(engine: AsyncEngine) -> str | None:
+    """The schema's migration, None on a database never migrated (reachable all the same: not an outage)."""
     async with engine.connect() as connection:
+        if (await connection.execute(sa.text("SELECT to_regclass('alembic_version')"))).scalar_one() is None:
+            return None
         revision: str | None = (
             await connection.execute(sa.text("SELECT version_num FROM alembic_version"))
         ).scalar_one_or_none()

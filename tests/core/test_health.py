@@ -91,9 +91,10 @@ def test_readiness_is_503_while_the_schema_is_not_migrated(database_url: str) ->
         assert ready.status_code == 503
         assert ready.json() == {
             "status": "not_ready",
-            "database": True,
+            "database": "up",
             "schema_revision": None,
             "expected_revision": head_revision(),
+            "replicas": [],
         }
     finally:
         server.should_exit = True
