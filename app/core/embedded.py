@@ -1,5 +1,6 @@
 """The embedded PostgreSQL (pgserver) used when no DATABASE_URL is given."""
 
+import atexit
 import json
 import logging
 import threading
@@ -45,7 +46,7 @@ def supervise_embedded(data_dir: Path, interval_s: float) -> threading.Event:
         failing = False
         while not stop.wait(interval_s):
             pid = postmaster_pid(pgdata)
-            if pid is not None and _alive(pid):
+            if (pid is not None and _alive(pid)) or stop.is_set():
                 continue
             if not failing:
                 log.warning("embedded PostgreSQL (pid %s) is not running; restarting it", pid)
@@ -65,6 +66,9 @@ def supervise_embedded(data_dir: Path, interval_s: float) -> threading.Event:
             )
 
     threading.Thread(target=watch, name="hibah-embedded-watch", daemon=True).start()
+    # Exit hooks run last-registered first: the watch ends before pgserver's own hook stops the server, so a
+    # server stopped on purpose is not taken for one that died and started again (serve then hung on exit).
+    atexit.register(stop.set)
     return stop
 
 
