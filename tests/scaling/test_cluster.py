@@ -144,11 +144,23 @@ def test_a_write_on_node_a_is_read_on_node_b_from_the_standby(cluster: Cluster) 
 
 
 def test_a_writer_reads_its_write_at_once_while_the_standby_lags(cluster: Cluster) -> None:
-    def caught_up() -> bool:
-        return httpx.get(f"{cluster.a.base}{API}/regions/35").status_code == 200
+    # A replica's lag is the age of its last replayed transaction once it has fallen behind: a fresh write,
+    # replayed, just before the pause keeps node A's 5 s allowance from running out on a slow machine before
+    # the public read below (the earlier test's writes may already be seconds old).
+    fresh_write = {"code": "36", "name": "Banten"}
+    assert httpx.post(f"{cluster.a.base}{API}/regions", json=fresh_write, headers=cluster.admin).status_code == 201
 
-    _eventually(caught_up, what="the standby has the first region")
+    def caught_up() -> bool:
+        answer = httpx.get(f"{cluster.a.base}{API}/regions/36")
+        return answer.status_code == 200 and LAG in answer.headers
+
+    _eventually(caught_up, what="the standby has replayed the fresh write")
     _on_standby(cluster, "SELECT pg_wal_replay_pause()")
+    # The pause is only requested by that call; replay stops when the standby gets to it.
+    _eventually(
+        lambda: _standby_query(cluster, "SELECT pg_get_wal_replay_pause_state()") == [("paused",)],
+        what="the standby's replay paused",
+    )
     try:
         body = {"code": "35.74", "name": "Kota Probolinggo"}
         assert httpx.post(f"{cluster.a.base}{API}/regions", json=body, headers=cluster.admin).status_code == 201
