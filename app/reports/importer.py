@@ -8,25 +8,28 @@ and the rules' error query names every bad cell. Everything happens on the reque
 rejected file leaves nothing behind.
 """
 
+import codecs
 import csv
 import hashlib
 import io
 import json
 import re
+import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn
 
 import asyncpg
 
 from app.core.actor import Actor
+from app.core.money import MONEY_PATTERN
 from app.core.db import Transaction
 from app.reports import repository, rules
 from app.reports.errors import ImportEmpty, ImportRejected, InvalidHeader
 from app.reports.repository import Draft
-from app.reports.rules import COLUMNS, MAX_REPORTED_ROWS, REQUIRED
+from app.reports.rules import CALENDAR_TEXTS, COLUMNS, EVIDENCE_DIGITS, EVIDENCE_PATTERN, MAX_REPORTED_ROWS, REQUIRED
 from app.reports.schemas import ImportRowError, ReportOut
 from app.reports.service import writable_report
 
@@ -84,10 +87,10 @@ async def import_items(
     tally = _Tally()
     source = _metered(chunks, tally, progress)
     if file_format == ImportFormat.csv:
-        staged = await _copy_csv(tx.sql, source)
+        outcome = await _import_csv(tx.sql, draft, source, tally)
     else:
         staged = await _copy_ndjson(tx.sql, source, tally)
-    outcome = await _move_rows(tx.sql, draft, tally, staged)
+        outcome = await _move_rows(tx.sql, draft, tally, staged)
     report = await repository.touch_report(tx.sql, report_id, outcome.total, outcome.rows)
     tx.record(
         actor,
@@ -163,17 +166,37 @@ def _bad_header(problems: list[str]) -> InvalidHeader:
     return InvalidHeader(COLUMNS, problems)
 
 
-async def _copy_csv(connection: asyncpg.Connection, source: AsyncIterator[bytes]) -> int:
+async def _import_csv(
+    sql: asyncpg.Connection, draft: Draft, source: AsyncIterator[bytes], tally: _Tally
+) -> ImportOutcome:
+    """The direct path for a file it can vouch for; the staging path, on the same bytes, for any other file."""
     header, first = await _split_header(source)
     columns = _header_columns(header)
+    with tempfile.TemporaryFile() as spool:
+        spooled = _spooled(first, source, spool)
+        outcome = await _copy_direct(sql, draft, columns, spooled, tally)
+        if outcome is not None:
+            return outcome
+        async for _ in spooled:  # the rest of the upload, kept for the staging path
+            pass
+        spool.seek(0)
+        staged = await _copy(sql, _replayed(spool), columns)
+    return await _move_rows(sql, draft, tally, staged)
 
-    async def body() -> AsyncIterator[bytes]:
-        if first:
-            yield first
-        async for chunk in source:
-            yield chunk
 
-    return await _copy(connection, body(), columns)
+async def _spooled(first: bytes, source: AsyncIterator[bytes], spool: IO[bytes]) -> AsyncIterator[bytes]:
+    """The body after the header, each chunk also written to ``spool`` (a temporary file: memory stays flat)."""
+    if first:
+        spool.write(first)
+        yield first
+    async for chunk in source:
+        spool.write(chunk)
+        yield chunk
+
+
+async def _replayed(spool: IO[bytes]) -> AsyncIterator[bytes]:
+    while chunk := spool.read(SPOOL_CHUNK):
+        yield chunk
 
 
 async def _copy(connection: asyncpg.Connection, data: AsyncIterator[bytes], columns: list[str]) -> int:
@@ -201,6 +224,177 @@ def _unreadable(exc: asyncpg.PostgresError) -> ImportRejected:
         [error.model_dump()],
         1,
     )
+
+
+# --- CSV, the direct path: COPY straight into usage_item, the rules checked on what it wrote ------
+#
+# The staging path costs PostgreSQL a text COPY, then an INSERT … SELECT that types and checks every cell
+# (one WAL record and heap insert per row, where COPY batches them): ~3x a plain COPY of the same rows. Most
+# files are clean, so the server parses them here (the C ``csv`` module) and COPYs the typed rows straight into
+# usage_item, which checks its constraints and references as for any write; then one query applies
+# rules.CELL_CHECKS (the same expressions) to the rows written and sums them. Python only decides whether a
+# row's text is *surely* the value the staging path would type (CALENDAR_TEXTS, MONEY_PATTERN, the evidence
+# pattern, non-empty required cells, a parse PostgreSQL would read alike); it judges no rule. At the first row
+# it cannot vouch for, or if COPY or the checks refuse anything, the savepoint is rolled back and the whole
+# file, spooled meanwhile, goes the staging path, which names the bad rows exactly as before.
+
+SPOOL_CHUNK = 1024 * 1024
+DIRECT_PENDING_MAX = 4 * 1024 * 1024
+"""A quoted field may span chunks; text past this without a row boundary sends the file the staging path."""
+_MONEY = re.compile(MONEY_PATTERN, re.ASCII)
+_EVIDENCE = re.compile(EVIDENCE_PATTERN, re.ASCII)
+_DIRECT_COLUMNS = ["report_id", *COLUMNS]
+
+
+class _Unsure(Exception):
+    """A row the direct path cannot vouch for: the file goes the staging path."""
+
+
+def _row_boundary(text: str) -> int:
+    """The index just past the last newline of ``text`` that ends a CSV row (an even count of quotes before it,
+    as PostgreSQL counts them: a doubled quote counts twice), or 0."""
+    end = len(text)
+    for _ in range(4):
+        end = text.rfind("\n", 0, end)
+        if end == -1:
+            return 0
+        if text.count('"', 0, end) % 2 == 0:
+            return end + 1
+    return 0
+
+
+def _encoder(columns: list[str], report_id: int) -> Callable[[str], str]:
+    """Complete rows of CSV text (the file's header order) to CSV text of ``_DIRECT_COLUMNS``."""
+    width = len(columns)
+    where = {name: columns.index(name) if name in columns else width for name in COLUMNS}
+    i_date, i_category, i_stage, i_description, i_amount, i_payee, i_document, i_evidence = (
+        where[name] for name in COLUMNS
+    )
+    report = str(report_id)
+    calendar = CALENDAR_TEXTS
+    money = _MONEY.fullmatch  # not match: ``$`` also matches before a final newline in Python, not in PostgreSQL
+    evidence_ok = _EVIDENCE.fullmatch
+
+    def encode(text: str) -> str:
+        if text.count('"') % 2:  # a quoted cell left open: PostgreSQL refuses what Python would read
+            raise _Unsure
+        out = io.StringIO()
+        write = csv.writer(out, lineterminator="\n").writerow
+        try:
+            rows = list(csv.reader(io.StringIO(text, newline="")))
+        except csv.Error as exc:
+            raise _Unsure from exc
+        for row in rows:
+            if len(row) != width:
+                raise _Unsure
+            row.append("")  # what an absent optional column reads as
+            spent_on = row[i_date]
+            amount = row[i_amount]
+            category = row[i_category].strip(" ")
+            stage = row[i_stage].strip(" ")
+            description = row[i_description].strip(" ")
+            if (
+                spent_on not in calendar
+                or not category
+                or not stage
+                or not description
+                or money(amount) is None
+            ):
+                raise _Unsure
+            evidence = row[i_evidence].strip(" ")
+            if evidence:
+                if len(evidence) != EVIDENCE_DIGITS or evidence_ok(evidence) is None:
+                    raise _Unsure
+                evidence = "\\x" + evidence
+            write(
+                (
+                    report,
+                    spent_on,
+                    category,
+                    stage,
+                    description,
+                    amount,
+                    row[i_payee].strip(" ") or None,
+                    row[i_document].strip(" ") or None,
+                    evidence or None,
+                )
+            )
+        encoded = out.getvalue()
+        # A quote inside a cell: Python and PostgreSQL may have split the line differently (a quote in the
+        # middle of an unquoted cell opens a quoted part for PostgreSQL only); the staging path decides.
+        if '""' in encoded:
+            raise _Unsure
+        return encoded
+
+    return encode
+
+
+async def _direct_body(source: AsyncIterator[bytes], encode: Callable[[str], str]) -> AsyncIterator[bytes]:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    pending = ""
+    async for chunk in source:
+        if b"\r" in chunk or b"\x00" in chunk:  # line ends PostgreSQL may read otherwise; NUL it refuses
+            raise _Unsure
+        try:
+            pending += decoder.decode(chunk)
+        except UnicodeDecodeError as exc:
+            raise _Unsure from exc
+        cut = _row_boundary(pending)
+        if cut:
+            yield encode(pending[:cut]).encode()
+            pending = pending[cut:]
+        elif len(pending) > DIRECT_PENDING_MAX:
+            raise _Unsure
+    try:
+        pending += decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise _Unsure from exc
+    if pending:
+        yield encode(pending).encode()
+
+
+# The rows the COPY wrote (ids after the report's last before it: the report is locked) as rules.CELL_CHECKS
+# read them, the evidence back in hex.
+_WRITTEN = """
+SELECT spent_on, category, stage, description, amount, payee, document_number,
+       encode(evidence_sha256, 'hex') AS evidence
+FROM usage_item WHERE report_id = $4 AND id > $5
+"""
+_CHECK_WRITTEN = f"""
+SELECT count(*) AS rows, coalesce(sum(t.amount), 0) AS total,
+       coalesce(bool_and({rules.ALL_CELLS_GOOD}), true) AS good
+FROM ({_WRITTEN}) t
+"""
+_LAST_ID = "SELECT coalesce(max(id), 0) FROM usage_item WHERE report_id = $1"
+
+
+async def _copy_direct(
+    sql: asyncpg.Connection, draft: Draft, columns: list[str], source: AsyncIterator[bytes], tally: _Tally
+) -> ImportOutcome | None:
+    """The file COPYed straight into usage_item and its rows checked; ``None`` (nothing written) if any row
+    needs the staging path."""
+    last_id = await sql.fetchval(_LAST_ID, draft.id)
+    direct = sql.transaction()  # a savepoint inside the request's transaction
+    await direct.start()
+    try:
+        await sql.copy_to_table(
+            "usage_item",
+            source=_direct_body(source, _encoder(columns, draft.id)),
+            columns=_DIRECT_COLUMNS,
+            format="csv",
+        )
+        checked = await sql.fetchrow(_CHECK_WRITTEN, *draft.terms, draft.id, last_id)
+    except (_Unsure, asyncpg.PostgresError):
+        await direct.rollback()
+        return None
+    assert checked is not None
+    if not checked["good"]:
+        await direct.rollback()
+        return None
+    await direct.commit()
+    if checked["rows"] == 0:
+        raise ImportEmpty()
+    return ImportOutcome(rows=int(checked["rows"]), total=Decimal(checked["total"]), sha256=tally.digest.hexdigest())
 
 
 # --- NDJSON: each line is parsed here and re-encoded as CSV for COPY -----------------------------

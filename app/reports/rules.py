@@ -8,6 +8,8 @@ streamed import all check their rows with these same expressions; the request sc
 JSON itself needs (types, and the same limits, so a bad value is refused before it reaches SQL).
 """
 
+from datetime import timedelta
+
 from app.core.actor import Actor, Role
 from app.core.money import MONEY_MAX, MONEY_PATTERN, NOT_AN_AMOUNT, NOT_POSITIVE, TOO_LARGE
 from app.core.types import EARLIEST_DATE, LATEST_DATE, NOT_A_DATE
@@ -78,6 +80,11 @@ ALL_CELLS_GOOD = " AND ".join(f"({check}) IS NULL" for check in CELL_CHECKS.valu
 # lookup instead of the pattern, three casts and the month's length per cell (~3x less CPU on a large file).
 CALENDAR = f"""(SELECT to_char(day, 'YYYY-MM-DD') FROM generate_series(
     '{EARLIEST_DATE.isoformat()}'::date, '{LATEST_DATE.isoformat()}'::date, interval '1 day') AS day)"""
+CALENDAR_TEXTS = frozenset(
+    (EARLIEST_DATE + timedelta(days=n)).isoformat() for n in range((LATEST_DATE - EARLIEST_DATE).days + 1)
+)
+"""CALENDAR's texts in Python, from the same two ends: the import's direct path (app/reports/importer.py) passes a
+date cell to COPY only if it is one of these, so COPY reads the same day the staging path would have typed."""
 TYPED_FROM_TEXT = f"""
        btrim(s.category) AS category, btrim(s.stage) AS stage,
        btrim(s.description) AS description, btrim(s.payee) AS payee,
