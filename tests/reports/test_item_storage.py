@@ -195,10 +195,11 @@ def test_a_rejected_file_names_bad_dates_amounts_codes_and_hashes(
 
 
 def test_the_imports_calendar_is_the_dates_definition(db: psycopg.Connection[Any]) -> None:
-    """rules.CALENDAR stands for DATE_PATTERN and parse_date in the import: the same texts, no more, no fewer."""
+    """rules.CALENDAR (and CALENDAR_TEXTS) stand for DATE_PATTERN and parse_date in the import: the same texts."""
     texts = {text for (text,) in db.execute(f"SELECT * FROM {rules.CALENDAR} AS calendar(text)")}
     days = (LATEST_DATE - EARLIEST_DATE).days + 1
     assert texts == {(EARLIEST_DATE + timedelta(days=n)).isoformat() for n in range(days)}
+    assert texts == rules.CALENDAR_TEXTS  # the import's direct path (Python) reads dates by the same list
     assert all(re.fullmatch(DATE_PATTERN, text) and parse_date(text) for text in texts)
     for outside in ("1999-12-31", "2101-01-01", "2024-02-30", "2023-02-29", "2024-2-03", "2024-02-03 "):
         assert outside not in texts
