@@ -24,8 +24,8 @@ from typing import IO, Any, NoReturn
 import asyncpg
 
 from app.core.actor import Actor
-from app.core.money import MONEY_PATTERN
 from app.core.db import Transaction
+from app.core.money import MONEY_PATTERN
 from app.reports import repository, rules
 from app.reports.errors import ImportEmpty, ImportRejected, InvalidHeader
 from app.reports.repository import Draft
@@ -293,13 +293,7 @@ def _encoder(columns: list[str], report_id: int) -> Callable[[str], str]:
             category = row[i_category].strip(" ")
             stage = row[i_stage].strip(" ")
             description = row[i_description].strip(" ")
-            if (
-                spent_on not in calendar
-                or not category
-                or not stage
-                or not description
-                or money(amount) is None
-            ):
+            if spent_on not in calendar or not category or not stage or not description or money(amount) is None:
                 raise _Unsure
             evidence = row[i_evidence].strip(" ")
             if evidence:
