@@ -244,6 +244,8 @@ DIRECT_PENDING_MAX = 4 * 1024 * 1024
 _MONEY = re.compile(MONEY_PATTERN, re.ASCII)
 _EVIDENCE = re.compile(EVIDENCE_PATTERN, re.ASCII)
 _DIRECT_COLUMNS = ["report_id", *COLUMNS]
+NULL = "\\N"
+"""NULL in COPY's text format."""
 
 
 class _Unsure(Exception):
@@ -263,8 +265,13 @@ def _row_boundary(text: str) -> int:
     return 0
 
 
+def _escaped(cell: str) -> str:
+    """A cell in COPY's text format (no CR reaches here: ``_direct_body`` sends such files the staging path)."""
+    return cell.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
 def _encoder(columns: list[str], report_id: int) -> Callable[[str], str]:
-    """Complete rows of CSV text (the file's header order) to CSV text of ``_DIRECT_COLUMNS``."""
+    """Complete rows of CSV text (the file's header order) to COPY text-format lines of ``_DIRECT_COLUMNS``."""
     width = len(columns)
     where = {name: columns.index(name) if name in columns else width for name in COLUMNS}
     i_date, i_category, i_stage, i_description, i_amount, i_payee, i_document, i_evidence = (
@@ -278,12 +285,14 @@ def _encoder(columns: list[str], report_id: int) -> Callable[[str], str]:
     def encode(text: str) -> str:
         if text.count('"') % 2:  # a quoted cell left open: PostgreSQL refuses what Python would read
             raise _Unsure
-        out = io.StringIO()
-        write = csv.writer(out, lineterminator="\n").writerow
         try:
             rows = list(csv.reader(io.StringIO(text, newline="")))
         except csv.Error as exc:
             raise _Unsure from exc
+        # Text cells go out as they are unless the text holds a backslash, a tab or a line end inside a cell.
+        plain = "\\" not in text and "\t" not in text and text.count("\n") == len(rows) - (not text.endswith("\n"))
+        lines = []
+        line = lines.append
         for row in rows:
             if len(row) != width:
                 raise _Unsure
@@ -295,28 +304,26 @@ def _encoder(columns: list[str], report_id: int) -> Callable[[str], str]:
             description = row[i_description].strip(" ")
             if spent_on not in calendar or not category or not stage or not description or money(amount) is None:
                 raise _Unsure
+            payee = row[i_payee].strip(" ")
+            document = row[i_document].strip(" ")
             evidence = row[i_evidence].strip(" ")
             if evidence:
                 if len(evidence) != EVIDENCE_DIGITS or evidence_ok(evidence) is None:
                     raise _Unsure
-                evidence = "\\x" + evidence
-            write(
-                (
-                    report,
-                    spent_on,
-                    category,
-                    stage,
-                    description,
-                    amount,
-                    row[i_payee].strip(" ") or None,
-                    row[i_document].strip(" ") or None,
-                    evidence or None,
-                )
+                evidence = "\\\\x" + evidence  # a bytea's \x, its backslash escaped for COPY
+            else:
+                evidence = "\\N"
+            if not plain:
+                category, stage, description = _escaped(category), _escaped(stage), _escaped(description)
+                payee, document = _escaped(payee), _escaped(document)
+            line(
+                f"{report}\t{spent_on}\t{category}\t{stage}\t{description}\t{amount}"
+                f"\t{payee or NULL}\t{document or NULL}\t{evidence}\n"
             )
-        encoded = out.getvalue()
+        encoded = "".join(lines)
         # A quote inside a cell: Python and PostgreSQL may have split the line differently (a quote in the
         # middle of an unquoted cell opens a quoted part for PostgreSQL only); the staging path decides.
-        if '""' in encoded:
+        if '"' in encoded:
             raise _Unsure
         return encoded
 
@@ -375,7 +382,7 @@ async def _copy_direct(
             "usage_item",
             source=_direct_body(source, _encoder(columns, draft.id)),
             columns=_DIRECT_COLUMNS,
-            format="csv",
+            format="text",
         )
         checked = await sql.fetchrow(_CHECK_WRITTEN, *draft.terms, draft.id, last_id)
     except (_Unsure, asyncpg.PostgresError):

@@ -75,11 +75,12 @@ def test_both_paths_store_the_same_rows(
 ) -> None:
     """The same rows with line feeds (the direct path) and with CR LF (the staging path: PostgreSQL insists on
     one kind of line end, Python's csv does not): trimmed texts, empty optional cells as NULL, the digest in
-    either case stored as its bytes, columns in the header's order and an optional one absent."""
+    either case stored as its bytes, a backslash kept, columns in the header's order and an optional one absent."""
     header = "amount,description,spent_on,stage,category,evidence_sha256,payee\n"
     rows = [
         f"1500.5, Kotak suara ,2024-11-27, logistik , logistik ,{EVIDENCE.upper()},  \n",
         '850000,"Honor KPPS, TPS 001",2024-11-28,pemungutan_suara,honorarium_adhoc,, Warga 1 \n',
+        "10,C:\\batas,2024-11-29,logistik,logistik,,\n",  # a backslash: escaped for COPY's text format
     ]
     expected = [
         ("2024-11-27", "logistik", "logistik", "Kotak suara", Decimal("1500.50"), None, None, EVIDENCE),
@@ -93,13 +94,14 @@ def test_both_paths_store_the_same_rows(
             None,
             None,
         ),
+        ("2024-11-29", "logistik", "logistik", "C:\\batas", Decimal("10.00"), None, None, None),
     ]
     for line_end in ("\n", "\r\n"):
         report = new_report(client, paid, recipient)
         body = (header + "".join(rows)).replace("\n", line_end)
         response = _import(client, report["id"], recipient, body)
         assert response.status_code == 201, response.text
-        assert (response.json()["rows"], response.json()["total"]) == (2, "851500.50")
+        assert (response.json()["rows"], response.json()["total"]) == (3, "851510.50")
         stored = db.execute(
             "SELECT spent_on::text, category, stage, description, amount, payee, document_number,"
             " encode(evidence_sha256, 'hex') FROM usage_item WHERE report_id = %s ORDER BY id",
