@@ -291,7 +291,7 @@ def _encoder(columns: list[str], report_id: int) -> Callable[[str], str]:
             raise _Unsure from exc
         # Text cells go out as they are unless the text holds a backslash, a tab or a line end inside a cell.
         plain = "\\" not in text and "\t" not in text and text.count("\n") == len(rows) - (not text.endswith("\n"))
-        lines = []
+        lines: list[str] = []
         line = lines.append
         for row in rows:
             if len(row) != width:
