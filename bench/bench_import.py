@@ -474,10 +474,34 @@ def settle(bench: Bench) -> None:
     wait_for_quiet(bench.options.quiet_wait)
 
 
+def cpu_seconds(server: psutil.Process) -> tuple[float, float]:
+    """User + system CPU seconds so far of the app server's processes and of every PostgreSQL process."""
+
+    def used(process: psutil.Process) -> float:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            return 0.0
+        return float(times.user + times.system)
+
+    app = used(server) + sum(used(child) for child in server.children(recursive=True))
+    postgres = sum(used(process) for process in psutil.process_iter(["name"]) if process.info["name"] == "postgres")
+    return app, postgres
+
+
 def api_step(bench: Bench, report_id: int, checks: list[str]) -> tuple[float, float, float, int]:
     empty(bench.url, "usage_item")
     settle(bench)
+    app_before, postgres_before = cpu_seconds(bench.server)
     measured = api_import(bench.base, bench.recipient_key, report_id, bench.csv_file, bench.server)
+    app_after, postgres_after = cpu_seconds(bench.server)
+    app, postgres = app_after - app_before, postgres_after - postgres_before
+    per = 100_000 / bench.options.rows
+    print(
+        f"  API import CPU: app server {app:.2f} s, PostgreSQL {postgres:.2f} s"
+        f" ({app * per:.2f} s and {postgres * per:.2f} s per 100k rows)",
+        flush=True,
+    )
     checks.append(verify_report(bench.base, bench.recipient_key, report_id, bench.csv_file))
     checks.append(verify_table(bench.url, "usage_item", bench.csv_file))
     empty(bench.url, "usage_item")
@@ -487,7 +511,10 @@ def api_step(bench: Bench, report_id: int, checks: list[str]) -> tuple[float, fl
 def copy_step(bench: Bench, target: CopyTarget, report_id: int, checks: list[str]) -> float:
     empty(bench.url, target.table)
     settle(bench)
+    postgres_before = cpu_seconds(bench.server)[1]
     seconds = psql_copy(bench.url, target, report_id, bench.csv_file)
+    postgres = cpu_seconds(bench.server)[1] - postgres_before
+    print(f"  {target.step} COPY CPU: PostgreSQL {postgres:.2f} s", flush=True)
     checks.append(verify_table(bench.url, target.table, bench.csv_file))
     empty(bench.url, target.table)
     return seconds
