@@ -478,11 +478,12 @@ def cpu_seconds(server: psutil.Process) -> tuple[float, float]:
     """User + system CPU seconds so far of the app server's processes and of every PostgreSQL process."""
 
     def used(process: psutil.Process) -> float:
+        """Its own CPU and its reaped children's: a backend that ended meanwhile (psql's) counts in the postmaster's."""
         try:
             times = process.cpu_times()
         except psutil.Error:
             return 0.0
-        return float(times.user + times.system)
+        return float(times.user + times.system + times.children_user + times.children_system)
 
     app = used(server) + sum(used(child) for child in server.children(recursive=True))
     postgres = sum(used(process) for process in psutil.process_iter(["name"]) if process.info["name"] == "postgres")

@@ -1,9 +1,13 @@
 """Bulk import of usage items: streamed into PostgreSQL with ``COPY``, validated set-wise in SQL, all or nothing.
 
-The file never sits whole in memory: its chunks go straight into ``COPY`` into a temporary staging
-table of text columns (so a bad value cannot stop the copy half-way). One ``INSERT … SELECT`` then
-moves the rows whose every cell passes the item rules (app/reports/rules.py, the same the JSON batches
-meet) into ``usage_item``; if it moved fewer than were staged, the move is rolled back to its savepoint
+The file never sits whole in memory. A CSV file first tries the direct path: the server parses it and COPYs
+rows it can vouch for (their text is surely what the staging path would type) straight into ``usage_item``,
+then one query applies the item rules (app/reports/rules.py, the same the JSON batches meet) to the rows
+written. The body is spooled to a temporary file meanwhile; at the first row the direct path cannot vouch
+for, or on any refusal by the table or the rules, its savepoint is rolled back and the spooled file takes
+the staging path, as NDJSON always does: ``COPY`` into a temporary staging table of text columns (so a bad
+value cannot stop the copy half-way), then one ``INSERT … SELECT`` moves the rows whose every cell passes
+the rules into ``usage_item``; if it moved fewer than were staged, the move is rolled back to its savepoint
 and the rules' error query names every bad cell. Everything happens on the request's transaction, so a
 rejected file leaves nothing behind.
 """
