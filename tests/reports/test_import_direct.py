@@ -7,7 +7,10 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
+from app.reports import importer
+from app.reports.rules import COLUMNS
 from tests.helpers import EVIDENCE, Grant, count, new_report
 
 HEADER = "spent_on,category,stage,description,amount,payee,document_number,evidence_sha256\n"
@@ -108,3 +111,26 @@ def test_both_paths_store_the_same_rows(
             (report["id"],),
         ).fetchall()
         assert stored == expected, line_end
+
+
+def test_the_direct_path_takes_clean_rows_and_doubts_the_rest() -> None:
+    """The encoder in isolation: a clean row becomes one COPY text line (written out by hand), so a clean file
+    does take the direct path; each doubtful row sends the file the staging path instead."""
+    encode = importer._encoder(list(COLUMNS), 7)
+    clean = f'2024-11-27, logistik ,logistik,"Kotak, suara",1500.5,,KW-1,{EVIDENCE}\n'
+    assert encode(clean) == f"7\t2024-11-27\tlogistik\tlogistik\tKotak, suara\t1500.5\t\\N\tKW-1\t\\\\x{EVIDENCE}\n"
+    doubtful = [
+        "2024-02-30,logistik,logistik,x,1,,,\n",  # no such day
+        "2024-11-27 ,logistik,logistik,x,1,,,\n",  # a date with a space
+        "2024-11-27,logistik,logistik,x,1e3,,,\n",  # not MONEY_PATTERN
+        '2024-11-27,logistik,logistik,x,"1\n",,,\n',  # a line end after the amount
+        "2024-11-27,logistik,logistik,  ,1,,,\n",  # description empty once trimmed
+        "2024-11-27,,logistik,x,1,,,\n",  # no category
+        "2024-11-27,logistik,logistik,x,1,,,abc\n",  # evidence not 64 digits
+        '2024-11-27,logistik,logistik,a"b,1,,,\n',  # a quote inside an unquoted cell
+        '2024-11-27,logistik,logistik,"x,1,,,\n',  # a quote left open
+        "2024-11-27,logistik,logistik,x,1,,\n",  # a cell short
+    ]
+    for row in doubtful:
+        with pytest.raises(importer._Unsure):
+            encode(row)
