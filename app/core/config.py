@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     """How often each worker measures every replica's state and lag, in the background (never per request)."""
     read_your_writes_s: float = Field(default=10.0, ge=0)
     """After a key writes, its reads go to the primary for this long (remembered per worker: best effort)."""
+    listen_url: str | None = None
+    """Where the change feed's LISTEN connection goes (``HIBAH_LISTEN_URL``; unset: ``DATABASE_URL``). Behind
+    PgBouncer in transaction mode point it at the primary PostgreSQL itself: a pooler cannot carry LISTEN."""
     db_statement_cache: bool = True
     """False behind PgBouncer in transaction pooling mode: no prepared statement outlives its transaction."""
     log_level: str = "info"

@@ -34,10 +34,12 @@ def test_waiters_of_one_wake_up_share_one_read(client: httpx.Client, database_ur
         async with asyncpg.create_pool(libpq_dsn(database_url), min_size=1, max_size=2) as pool:
             reader = Counting(pool)
             shared = SharedReads()
-            woken = await asyncio.gather(*(shared.read(reader, (2, 50, False, 7)) for _ in range(20)))
+            woken = await asyncio.gather(*(shared.read(reader, (2, 50, False, 7, "primary")) for _ in range(20)))
             shared_count = reader.statements
             # Another wake-up (generation 8) or another question is a read of its own.
-            await asyncio.gather(shared.read(reader, (2, 50, False, 8)), shared.read(reader, (3, 50, False, 7)))
+            await asyncio.gather(
+                shared.read(reader, (2, 50, False, 8, "primary")), shared.read(reader, (3, 50, False, 7, "primary"))
+            )
             return shared_count, [[row["seq"] for row in rows] for rows in woken], reader.statements
 
     shared_count, seqs, total = asyncio.run(run())
