@@ -61,14 +61,30 @@ class SharedReads:
 
     def __init__(self) -> None:
         self._reads: dict[tuple[int, int, bool, int, str], asyncio.Future[list[Any]]] = {}
+        self._kept: dict[tuple[int, int, bool, int, str], list[Any]] = {}
+        self._kept_generation = -1
 
-    async def read(self, reader: Reader, key: tuple[int, int, bool, int, str]) -> list[Any]:
+    async def read(self, reader: Reader, key: tuple[int, int, bool, int, str], *, keep: bool = False) -> list[Any]:
+        """``keep``: the answer is kept, and given to the same question, until the next wake-up. Right for the
+        primary's answers only: whatever commits after such a read is notified, which moves the generation (and
+        so the key) on; a replica's answer may lack what was already notified."""
+        generation = key[3]
+        if keep:
+            if generation != self._kept_generation:
+                self._kept.clear()
+                self._kept_generation = generation
+            kept = self._kept.get(key)
+            if kept is not None:
+                return kept
         pending = self._reads.get(key)
         if pending is None:
             pending = asyncio.ensure_future(self._read(reader, key))
             self._reads[key] = pending
         # Shielded: one waiter giving up (its client went away) must not cancel the read for the others.
-        return await asyncio.shield(pending)
+        rows = await asyncio.shield(pending)
+        if keep and generation == self._kept_generation:
+            self._kept[key] = rows
+        return rows
 
     async def _read(self, reader: Reader, key: tuple[int, int, bool, int, str]) -> list[Any]:
         after, limit, with_owner, _, _ = key
@@ -98,9 +114,9 @@ async def changes(
     commit becomes visible there, which may be before the replica has replayed it: a waiter the notification
     woke would read nothing on the replica and wait for the *next* commit. So a waiting read that finds nothing
     on the replica after a notification (or, for a request's first read, with the listener listening: the
-    commit may have been notified before the request came) reads the primary once, shared by every waiter of
-    that wake-up asking the same question. Without notifications (the listener away) the replica is polled
-    alone: it catches up within its lag allowance."""
+    commit may have been notified before the request came) reads the primary once, that answer shared by every
+    request of the worker asking the same question until the next notification. Without notifications (the
+    listener away) the replica is polled alone: it catches up within its lag allowance."""
     # Only a recipient key's view depends on whose record an event is about; the others skip the lookup.
     with_owner = actor.role is not None and actor.role not in SEES_EVERY_OWNER
     loop = asyncio.get_running_loop()
@@ -109,13 +125,13 @@ async def changes(
     generation = listener.generation
     rows = await repository.changes_after(reader, after, limit, with_owner=with_owner)
     if not rows and wait > 0 and primary is not None and listener.connected.is_set():
-        rows = await shared.read(primary, (after, limit, with_owner, generation, "primary"))
+        rows = await shared.read(primary, (after, limit, with_owner, generation, "primary"), keep=True)
     while not rows and (remaining := deadline - loop.time()) > 0:
         await listener.wait(moment, remaining)
         moment = listener.moment()
         woken, generation = listener.generation != generation, listener.generation
         rows = await shared.read(reader, (after, limit, with_owner, generation, "replica" if primary else "primary"))
         if not rows and woken and primary is not None:
-            rows = await shared.read(primary, (after, limit, with_owner, generation, "primary"))
+            rows = await shared.read(primary, (after, limit, with_owner, generation, "primary"), keep=True)
     data = [entry(actor, row) for row in rows]
     return ChangePage(data=data, next_cursor=str(data[-1].seq if data else after))
