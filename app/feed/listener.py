@@ -11,14 +11,16 @@ While it is away waiters poll instead (:data:`POLL_WHILE_AWAY`), so a follower i
 The connection must reach PostgreSQL itself (``HIBAH_LISTEN_URL``, by default ``DATABASE_URL``): PgBouncer in
 transaction mode accepts the ``LISTEN`` but runs it on a server session it then hands to other clients, so no
 notification ever reaches the listener (measured: none in 1 s, docs/scaling.md). The listener recognises a
-pooler at once (the backend pid the server reports at startup is not the one answering queries: PgBouncer
-makes up its own), says so in one WARNING and leaves the feed polling, rather than holding followers for the
-whole of their ``wait`` on a listen that will never hear.
+pooler (the backend pid the server reports at startup is not the one answering queries: PgBouncer makes up
+its own), then sends itself a notification from another connection: in PgBouncer's session mode it arrives and
+the listener listens as usual; when it does not (transaction mode), it says so in one WARNING and leaves the
+feed polling, rather than holding followers for the whole of their ``wait`` on a listen that will never hear.
 """
 
 import asyncio
 import contextlib
 import logging
+import secrets
 
 import asyncpg
 
@@ -28,6 +30,8 @@ POLL_WHILE_AWAY = 0.5
 HEALTH_EVERY = 10.0
 """Seconds of silence after which the listener checks its connection (a dead peer may never close it)."""
 RECONNECT_MAX = 5.0
+PROBE_S = 2.0
+"""Behind a pooler, how long the listener waits for its own test notification before it concludes none come."""
 
 log = logging.getLogger("hibah.feed")
 
@@ -103,7 +107,7 @@ class ChangeListener:
         lost = asyncio.Event()
         connection.add_termination_listener(lambda _connection: lost.set())
         try:
-            if await _through_pooler(connection):
+            if await _through_pooler(connection) and not await self._hears_itself(connection):
                 self.behind_pooler = True
                 log.warning(
                     "change feed: the listen URL leads through a connection pooler (PgBouncer?), which cannot"
@@ -126,6 +130,29 @@ class ChangeListener:
             self.connected.clear()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(connection.close(), 2)
+
+    async def _hears_itself(self, connection: asyncpg.Connection) -> bool:
+        """Behind a pooler: whether a notification sent from another connection reaches this one. It does in
+        PgBouncer's session mode (the server session stays this client's); in transaction mode it never does."""
+        channel = f"hibah_probe_{secrets.token_hex(8)}"
+        heard = asyncio.Event()
+
+        def hear(*_: object) -> None:
+            heard.set()
+
+        await connection.add_listener(channel, hear)
+        other: asyncpg.Connection = await asyncpg.connect(
+            self._dsn, server_settings={"application_name": "hibah-feed-probe"}, statement_cache_size=0
+        )
+        try:
+            await other.execute(f"NOTIFY {channel}", timeout=5)
+        finally:
+            await asyncio.wait_for(other.close(), 2)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(heard.wait(), PROBE_S)
+        if heard.is_set():
+            await connection.remove_listener(channel, hear)
+        return heard.is_set()
 
 
 _POOLED = "hibah: not the session that answered the startup"

@@ -55,6 +55,8 @@ class FeedCluster:
     """Pools through PgBouncer, reads on the standby, LISTEN straight to the primary."""
     pooled: Node
     """Pools through PgBouncer and LISTEN too (no HIBAH_LISTEN_URL): the feed polls."""
+    session: Node
+    """Everything through a PgBouncer in session mode, which carries LISTEN."""
     admin: Headers
 
 
@@ -73,7 +75,7 @@ def cluster() -> Iterator[FeedCluster]:
     root = workspace("hibah-feed-cluster-")
     nodes: list[Node] = []
     servers: list[Postgres] = []
-    pgbouncer: PgBouncer | None = None
+    bouncers: list[PgBouncer] = []
     try:
         primary = make_primary(root)
         servers.append(primary)
@@ -84,6 +86,9 @@ def cluster() -> Iterator[FeedCluster]:
             [hibah_executable(), "migrate"], env={**os.environ, "DATABASE_URL": primary.url()}, cwd=root, check=True
         )
         pgbouncer = start_pgbouncer(system_tool("pgbouncer"), primary, root)
+        bouncers.append(pgbouncer)
+        in_session_mode = start_pgbouncer(system_tool("pgbouncer"), primary, root, pool_mode="session")
+        bouncers.append(in_session_mode)
         through_pgbouncer = {"HIBAH_DB_STATEMENT_CACHE": "false", "HIBAH_REPLICA_MAX_LAG_S": "60"}
         nodes.append(
             start_node(
@@ -94,12 +99,13 @@ def cluster() -> Iterator[FeedCluster]:
             )
         )
         nodes.append(start_node(root, pgbouncer.url(), extra_env=through_pgbouncer))
-        yield FeedCluster(root, primary, standby, pgbouncer, nodes[0], nodes[1], _key(primary, "admin"))
+        nodes.append(start_node(root, in_session_mode.url()))
+        yield FeedCluster(root, primary, standby, pgbouncer, nodes[0], nodes[1], nodes[2], _key(primary, "admin"))
     finally:
         for node in nodes:
             node.stop()
-        if pgbouncer is not None:
-            pgbouncer.stop()
+        for bouncer in bouncers:
+            bouncer.stop()
         for server in reversed(servers):
             if server.running():
                 server.stop("immediate")
@@ -201,3 +207,13 @@ def test_a_listen_through_pgbouncer_polls_with_one_warning(cluster: FeedCluster)
     # Polled every 0.5 s: told within a poll and a read, not at the end of the 20 s wait.
     assert at - committed < 1.5, f"told {at - committed:.2f} s after the commit"
     assert cluster.pooled.log.read_text().count(POOLER_WARNING) == 1
+
+
+def test_a_listen_through_pgbouncer_in_session_mode_listens(cluster: FeedCluster) -> None:
+    """Session mode keeps a client's server session: LISTEN works there, and the listener (seeing a pooler) finds
+    out by hearing its own test notification, so it listens rather than polls."""
+    with ThreadPoolExecutor(1) as pool:
+        follower = _held(pool, cluster.session, _head(cluster))
+        code, committed = _write(cluster, cluster.session)
+        _told(follower, committed, code)
+    assert POOLER_WARNING not in cluster.session.log.read_text()
