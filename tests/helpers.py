@@ -529,3 +529,41 @@ def ids_of(response: httpx.Response, key: str = "id") -> list[int]:
     """The ids a list answered, sorted (a filter's effect is the set it keeps)."""
     assert response.status_code == 200, response.text
     return sorted(row[key] for row in response.json()["data"])
+
+
+def atlas_support(client: httpx.Client, grants: Atlas) -> dict[str, int]:
+    """Support in kind beside each of the atlas's grants, valued in powers of two as its grants are:
+
+    | record   | for          | kind       | value | loan still out |
+    |----------|--------------|------------|-------|----------------|
+    | ``kota`` | ``kota``     | asset_loan | 100   | yes            |
+    | ``bawaslu`` | ``bawaslu`` | facility | 200   |                |
+    | ``kab``  | ``kab``      | goods      | 400   |                |
+    | ``banten`` | ``banten`` | asset_loan | 800   | no (returned 2025-01-31) |
+    | ``old``  | ``old``      | goods      | 1,600 |                |
+    """
+    e, r = grants.elections, grants.recipients
+    records = {}
+    for name, election, recipient, kind, value, day in (
+        ("kota", "mayor_2024", "kpu_3574", "asset_loan", "100", "2024-06-03"),
+        ("bawaslu", "mayor_2024", "bawaslu_3574", "facility", "200", "2024-06-03"),
+        ("kab", "regent_2024", "kpu_3513", "goods", "400", "2024-06-03"),
+        ("banten", "tangerang_2024", "kpu_3671", "asset_loan", "800", "2024-06-03"),
+        ("old", "mayor_2020", "kpu_3574", "goods", "1600", "2020-06-01"),
+    ):
+        body = {
+            "election_id": e[election],
+            "recipient_id": r[recipient],
+            "kind": kind,
+            "description": f"Dukungan {name}",
+            "quantity": 1,
+            "unit": "unit",
+            "value": value,
+            "handed_over_on": day,
+            "bast_number": f"BAST-{name.upper()}",
+        }
+        records[name] = created(client.post("/support", json=body, headers=money_headers(grants.finance)))
+    back = {"returned_on": "2025-01-31", "return_bast_number": "BAST-KEMBALI-BANTEN"}
+    returned = client.post(f"/support/{records['banten']}/return", json=back, headers=grants.finance)
+    assert returned.status_code == 200, returned.text
+    return records
