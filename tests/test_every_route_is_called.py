@@ -89,7 +89,7 @@ def app_document() -> dict[str, Any]:
     # Routes outside the document (the docs pages) are routes all the same.
     for route in app.routes:
         if isinstance(route, APIRoute) and not route.include_in_schema:
-            for method in route.methods:
+            for method in route.methods or ():
                 document["paths"].setdefault(route.path_format, {})[method.lower()] = {}
     return document
 
