@@ -221,6 +221,25 @@ class PayloadTooLarge(DomainError):
         super().__init__(f"The body is larger than {limit} bytes.", f"Badan permintaan lebih besar dari {limit} bita.")
 
 
+class BodyTooSlow(DomainError):
+    """A request's body stopped arriving, or arrived slower than the settings allow (app/core/middleware.py):
+    nothing of the request was written, and the connection is closed after this answer."""
+
+    status = 408
+    code = "request_timeout"
+
+    def __init__(self, timeout_s: float, min_bytes_per_s: int) -> None:
+        rate_en = f", or averaged under {min_bytes_per_s} bytes a second" if min_bytes_per_s else ""
+        rate_id = f", atau rata-rata di bawah {min_bytes_per_s} bita per detik" if min_bytes_per_s else ""
+        super().__init__(
+            f"The request body stopped arriving for {timeout_s:g} s{rate_en}; nothing was written."
+            " Send it again at a steady pace.",
+            f"Badan permintaan berhenti terkirim selama {timeout_s:g} detik{rate_id}; tidak ada yang tersimpan."
+            " Kirim ulang dengan laju yang stabil.",
+            headers={"Connection": "close"},
+        )
+
+
 class UnsupportedMediaType(DomainError):
     status = 415
     code = "unsupported_media_type"
