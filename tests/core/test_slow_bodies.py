@@ -121,14 +121,23 @@ def test_an_import_that_stalls_is_cut_rolled_back_and_its_connection_released(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage() for r in caplog.records]
 
 
+@pytest.mark.parametrize("route", ["items import", "regions import", "json"])
 def test_headers_then_a_withheld_body_hold_no_database_connection(
-    client: httpx.Client, paced: int, paid: Grant, recipient: dict[str, str], db: psycopg.Connection[Any]
+    client: httpx.Client, paced: int, paid: Grant, recipient: dict[str, str], db: psycopg.Connection[Any], route: str
 ) -> None:
-    report = new_report(client, paid, recipient)
-    headers = {**recipient, "Content-Type": "text/csv"}
+    """Each route that reads a body: the streamed import, the regions import (which reads its body inside its
+    transaction) and a JSON write; the client sends its headers and the body's first bytes, then nothing."""
+    if route == "items import":
+        report = new_report(client, paid, recipient)
+        url, start = f"/usage-reports/{report['id']}/items/import", HEADER + _rows(5)
+        headers = {**recipient, "Content-Type": "text/csv"}
+    elif route == "regions import":
+        url, headers, start = "/regions/import", {**paid.admin, "Content-Type": "text/csv"}, b"code,name\n35.7"
+    else:
+        url, start = f"/agreements/{paid.agreement_id}/disbursements", _disbursement("SP2D-WITHHELD")[:30]
+        headers = {**paid.finance, "Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
     with nothing_written(db), socket.create_connection(("127.0.0.1", paced)) as connection:
-        url = f"/usage-reports/{report['id']}/items/import"
-        connection.sendall(_request("POST", url, headers, 1_000_000) + HEADER + _rows(5))
+        connection.sendall(_request("POST", url, headers, 1_000_000) + start)
         stalled = time.monotonic()
         time.sleep(TIMEOUT_S / 2)
         assert _open_transactions(db) == 0  # the route has not run: no connection taken for a dawdling client
