@@ -22,7 +22,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.i18n import Lang, field_message_id, pick_language, status_title
-from app.core.outage import describe, is_outage
+from app.core.outage import describe, in_doubt, is_outage
 from app.core.routes import allowed_methods
 
 log = logging.getLogger("hibah.errors")
@@ -334,12 +334,24 @@ class DatabaseUnavailable(DomainError):
     status = 503
     code = "database_unavailable"
 
-    def __init__(self, retry_after_s: int = DEFAULT_RETRY_AFTER_S) -> None:
-        super().__init__(
-            "The database is unavailable for a moment; nothing was written. Retry after the Retry-After seconds.",
-            "Basis data sedang tidak tersedia; tidak ada yang tersimpan. Ulangi setelah Retry-After detik.",
-            headers={"Retry-After": str(retry_after_s)},
-        )
+    def __init__(self, retry_after_s: int = DEFAULT_RETRY_AFTER_S, *, in_doubt: bool = False) -> None:
+        if in_doubt:  # the connection was lost during the COMMIT itself (app.core.outage.CommitInDoubt)
+            english = (
+                "The connection to the database was lost while the request was being committed: it may have been"
+                " written or not. Send it again with the same Idempotency-Key after the Retry-After seconds (a kept"
+                " write is replayed, not repeated); without a key, look for it before sending it again."
+            )
+            indonesian = (
+                "Koneksi ke basis data terputus saat permintaan sedang disimpan: permintaan mungkin tersimpan,"
+                " mungkin juga tidak. Kirim ulang dengan Idempotency-Key yang sama setelah Retry-After detik (yang"
+                " sudah tersimpan diputar ulang, tidak diulang); tanpa kunci, periksa dahulu sebelum mengirim ulang."
+            )
+        else:
+            english = (
+                "The database is unavailable for a moment; nothing was written. Retry after the Retry-After seconds."
+            )
+            indonesian = "Basis data sedang tidak tersedia; tidak ada yang tersimpan. Ulangi setelah Retry-After detik."
+        super().__init__(english, indonesian, headers={"Retry-After": str(retry_after_s)})
 
 
 class InternalError(DomainError):
@@ -588,7 +600,7 @@ def render_outage(request: Request, exc: BaseException) -> JSONResponse:
         request_id_of(request),
         describe(exc),
     )
-    return render(request, DatabaseUnavailable(retry_after_of(request)))
+    return render(request, DatabaseUnavailable(retry_after_of(request), in_doubt=in_doubt(exc)))
 
 
 async def handle_connection_error(request: Request, exc: Exception) -> JSONResponse:
