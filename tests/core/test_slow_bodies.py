@@ -113,7 +113,7 @@ def test_an_import_that_stalls_is_cut_rolled_back_and_its_connection_released(
         connection.sendall(_request("POST", url, headers, len(HEADER) + 2 * len(rows)) + HEADER + rows)
         stalled = time.monotonic()
         time.sleep(TIMEOUT_S / 2)
-        assert _open_transactions(db) == 1  # inside the import: COPY under way in its transaction
+        assert _open_transactions(db) >= 1  # inside the import: COPY under way in its transaction
         status, answer_headers, problem = _answer_and_close(connection)
         _assert_cut(status, answer_headers, problem, time.monotonic() - stalled)
         assert _open_transactions(db) == 0
