@@ -19,7 +19,7 @@ from app.core.db import create_engine_for
 from app.core.embedded import start_embedded
 from app.core.errors import install_error_handlers
 from app.core.idempotency import IdempotentReplay, replay_response
-from app.core.middleware import BodyLimitMiddleware, ContainErrorsMiddleware, RequestIdMiddleware
+from app.core.middleware import ContainErrorsMiddleware, RequestBodyMiddleware, RequestIdMiddleware
 from app.core.observability import configure_logging, flush_logs, sample_pool
 from app.core.observability import router as metrics_router
 from app.core.openapi import install_problem_openapi
@@ -144,7 +144,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_exception_handler(IdempotentReplay, _replay)
     app.add_middleware(ContainErrorsMiddleware)
-    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(
+        RequestBodyMiddleware, timeout_s=settings.body_timeout_s, min_bytes_per_s=settings.body_min_bytes_per_s
+    )
     install_web_middleware(app, settings)
     if replicas.replicas:
         app.add_middleware(ReplicaRoutingMiddleware, replicas=replicas)

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, c
 from app.core import audit, pooler
 from app.core.actor import Actor
 from app.core.config import Settings
-from app.core.outage import is_outage
+from app.core.outage import CommitInDoubt, is_outage
 
 
 def async_url(url: str) -> str:
@@ -166,6 +166,8 @@ async def transaction(engine: AsyncEngine, *, request_id: str | None = None) -> 
         except BaseException as exc:
             if is_outage(exc):
                 await _forget(engine, connection)
+                # Unlike a loss before it, a loss during COMMIT leaves the outcome unknown: say so.
+                raise CommitInDoubt() from exc
             raise
     finally:
         if tx._session is not None:
