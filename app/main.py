@@ -19,7 +19,7 @@ from app.core.db import create_engine_for
 from app.core.embedded import start_embedded
 from app.core.errors import install_error_handlers
 from app.core.idempotency import IdempotentReplay, replay_response
-from app.core.middleware import BodyLimitMiddleware, ContainErrorsMiddleware, RequestIdMiddleware
+from app.core.middleware import ContainErrorsMiddleware, RequestBodyMiddleware, RequestIdMiddleware
 from app.core.observability import configure_logging, flush_logs, sample_pool
 from app.core.observability import router as metrics_router
 from app.core.openapi import install_problem_openapi
@@ -74,7 +74,8 @@ def operation_id(route: APIRoute) -> str:
 
 
 async def _start_feed(app: FastAPI, url: str) -> None:
-    # One LISTEN connection per worker, beside the pools: the change feed's held requests wait on it.
+    # One LISTEN connection per worker, beside the pools: the change feed's held requests wait on it. Straight
+    # to the primary when the pools go through PgBouncer (HIBAH_LISTEN_URL): a pooler cannot carry LISTEN.
     app.state.change_listener = ChangeListener(libpq_dsn(url))
     await app.state.change_listener.start()
     app.state.feed_reads = SharedReads()
@@ -102,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.read_pool = await create_read_pool(url, settings)
         app.state.reader = RetryingReader(app.state.read_pool)
-        await _start_feed(app, url)
+        await _start_feed(app, settings.listen_url or url)
         export_engine = _start_exports(app, url, settings)
         await replicas.start(engine, app.state.read_pool)
         # On a thread, after startup: readiness does not wait for it; a page asked for meanwhile compiles itself.
@@ -143,7 +144,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_exception_handler(IdempotentReplay, _replay)
     app.add_middleware(ContainErrorsMiddleware)
-    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(
+        RequestBodyMiddleware, timeout_s=settings.body_timeout_s, min_bytes_per_s=settings.body_min_bytes_per_s
+    )
     install_web_middleware(app, settings)
     if replicas.replicas:
         app.add_middleware(ReplicaRoutingMiddleware, replicas=replicas)

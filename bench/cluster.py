@@ -157,7 +157,7 @@ def make_standby(primary: Postgres, root: Path) -> Postgres:
 
 @dataclass
 class PgBouncer:
-    """PgBouncer from the system (Debian's package), transaction pooling, in front of one server."""
+    """PgBouncer from the system (Debian's package), transaction pooling (or ``pool_mode``), in front of one server."""
 
     directory: Path
     port: int
@@ -171,8 +171,8 @@ class PgBouncer:
         self.process.wait(timeout=10)
 
 
-def start_pgbouncer(executable: str, server: Postgres, root: Path) -> PgBouncer:
-    directory = root / "pgbouncer"
+def start_pgbouncer(executable: str, server: Postgres, root: Path, pool_mode: str = "transaction") -> PgBouncer:
+    directory = root / ("pgbouncer" if pool_mode == "transaction" else f"pgbouncer-{pool_mode}")
     directory.mkdir()
     port = free_port()
     (directory / "userlist.txt").write_text('"postgres" ""\n')
@@ -183,7 +183,7 @@ def start_pgbouncer(executable: str, server: Postgres, root: Path) -> PgBouncer:
         "[pgbouncer]\n"
         f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
         f"auth_type = trust\nauth_file = {directory / 'userlist.txt'}\n"
-        "pool_mode = transaction\ndefault_pool_size = 4\nmax_client_conn = 500\n"
+        f"pool_mode = {pool_mode}\ndefault_pool_size = 4\nmax_client_conn = 500\n"
         # asyncpg sends these as startup parameters; PgBouncer passes only the ones it tracks.
         "ignore_startup_parameters = extra_float_digits,default_transaction_read_only\n"
         f"logfile = {directory / 'pgbouncer.log'}\n"

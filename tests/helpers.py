@@ -413,3 +413,157 @@ def system_tool(name: str) -> str:
     if os.environ.get(REQUIRE_TOOLS) == "1":
         pytest.fail(f"{message}, and {REQUIRE_TOOLS}=1", pytrace=False)
     pytest.skip(message)
+
+
+# --- a map for filters -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Atlas:
+    """Five grants that differ along every filter, so each filter has rows it must keep and decoys it must drop.
+
+    | agreement | election (kind, region, voting day)       | recipient (kind, region) | amount     | status |
+    |-----------|-------------------------------------------|--------------------------|------------|--------|
+    | ``kota``  | ``mayor_2024`` (mayor, 35.74, 2024-11-27)  | KPU 35.74                | 1,000,000  | active |
+    | ``bawaslu`` | ``mayor_2024``                           | Bawaslu 35.74            | 2,000,000  | active |
+    | ``kab``   | ``regent_2024`` (regent, 35.13, 2024-11-27)| KPU 35.13                | 4,000,000  | active |
+    | ``banten`` | ``tangerang_2024`` (mayor, 36.71, 2024-11-27) | KPU 36.71             | 8,000,000  | active |
+    | ``old``   | ``mayor_2020`` (mayor, 35.74, 2020-12-09)  | KPU 35.74                | 16,000,000 | closed |
+
+    The amounts are powers of two, so a sum names the set of agreements behind it. ``mayor_2024``'s elected pair
+    was proposed on 2025-01-09 (its grants' final reports fell due on 2025-04-09); the others' never was. Every
+    2024 grant is staged, signed 2023-12-04 and unpaid; ``old`` is a lump sum signed 2020-01-06 (due 14 working
+    days later, 2020-01-24), paid whole on 2020-02-03, reported, accepted and closed.
+    """
+
+    admin: Headers
+    finance: Headers
+    kpu_key: Headers
+    """The treasurer of KPU Kota Probolinggo (``kota`` and ``old``)."""
+    elections: dict[str, int]
+    recipients: dict[str, int]
+    agreements: dict[str, int]
+
+    def ids(self, *names: str) -> list[int]:
+        return sorted(self.agreements[name] for name in names)
+
+
+def atlas(client: httpx.Client, admin: Headers, make_key: KeyMaker) -> Atlas:
+    for region in (
+        {"code": "35", "name": "Jawa Timur"},
+        {"code": "35.74", "name": "Kota Probolinggo"},
+        {"code": "35.13", "name": "Kabupaten Probolinggo"},
+        {"code": "36", "name": "Banten"},
+        {"code": "36.71", "name": "Kota Tangerang"},
+    ):
+        assert client.post("/regions", json=region, headers=admin).status_code == 201
+    elections = {
+        name: created(client.post("/elections", json=body, headers=admin))
+        for name, body in {
+            "mayor_2024": {**ELECTION, "name": "Pilwali Probolinggo 2024", "kind": "mayor", "region_code": "35.74"}
+            | {"winner_proposed_on": "2025-01-09"},
+            "regent_2024": {**ELECTION, "name": "Pilbup Probolinggo 2024", "kind": "regent", "region_code": "35.13"},
+            "tangerang_2024": {**ELECTION, "name": "Pilwali Tangerang 2024", "kind": "mayor", "region_code": "36.71"},
+            "mayor_2020": {
+                **ELECTION,
+                "name": "Pilwali Probolinggo 2020",
+                "kind": "mayor",
+                "region_code": "35.74",
+                "voting_day": "2020-12-09",
+            },
+        }.items()
+    }
+    recipients = {
+        name: created(client.post("/recipients", json=body, headers=admin))
+        for name, body in {
+            "kpu_3574": {"name": "KPU Kota Probolinggo", "kind": "kpu", "region_code": "35.74"},
+            "bawaslu_3574": {"name": "Bawaslu Kota Probolinggo", "kind": "bawaslu", "region_code": "35.74"},
+            "kpu_3513": {"name": "KPU Kabupaten Probolinggo", "kind": "kpu", "region_code": "35.13"},
+            "kpu_3671": {"name": "KPU Kota Tangerang", "kind": "kpu", "region_code": "36.71"},
+        }.items()
+    }
+    finance = make_key("finance")
+    staged = {"signed_on": "2023-12-04", "scheme": "staged"}
+    agreements = {
+        name: created(
+            client.post(
+                "/agreements",
+                json={
+                    "number": f"NPHD-{name.upper()}",
+                    "election_id": elections[election],
+                    "recipient_id": recipients[recipient],
+                    "amount": amount,
+                    **terms,
+                },
+                headers=finance,
+            )
+        )
+        for name, election, recipient, amount, terms in (
+            ("kota", "mayor_2024", "kpu_3574", "1000000", staged),
+            ("bawaslu", "mayor_2024", "bawaslu_3574", "2000000", staged),
+            ("kab", "regent_2024", "kpu_3513", "4000000", staged),
+            ("banten", "tangerang_2024", "kpu_3671", "8000000", staged),
+            ("old", "mayor_2020", "kpu_3574", "16000000", {"signed_on": "2020-01-06", "scheme": "lump_sum"}),
+        )
+    }
+    kpu_key = make_key("recipient", recipient_id=recipients["kpu_3574"])
+    old = Grant(agreements["old"], elections["mayor_2020"], recipients["kpu_3574"], finance, admin)
+    created(pay(client, old, "16000000", "SP2D-OLD", "2020-02-03"))
+    report = draft_report(
+        client,
+        old,
+        kpu_key,
+        item("16000000", spent_on="2020-12-09"),
+        kind="final",
+        period_start="2020-01-06",
+        period_end="2021-03-31",
+    )
+    assert client.post(f"/usage-reports/{report['id']}/submit", headers=kpu_key).status_code == 200
+    assert client.post(f"/usage-reports/{report['id']}/accept", headers=finance).status_code == 200
+    closed = client.post(f"/agreements/{old.agreement_id}/close", headers=finance)
+    assert closed.status_code == 200, closed.text
+    return Atlas(admin, finance, kpu_key, elections, recipients, agreements)
+
+
+def ids_of(response: httpx.Response, key: str = "id") -> list[int]:
+    """The ids a list answered, sorted (a filter's effect is the set it keeps)."""
+    assert response.status_code == 200, response.text
+    return sorted(row[key] for row in response.json()["data"])
+
+
+def atlas_support(client: httpx.Client, grants: Atlas) -> dict[str, int]:
+    """Support in kind beside each of the atlas's grants, valued in powers of two as its grants are:
+
+    | record   | for          | kind       | value | loan still out |
+    |----------|--------------|------------|-------|----------------|
+    | ``kota`` | ``kota``     | asset_loan | 100   | yes            |
+    | ``bawaslu`` | ``bawaslu`` | facility | 200   |                |
+    | ``kab``  | ``kab``      | goods      | 400   |                |
+    | ``banten`` | ``banten`` | asset_loan | 800   | no (returned 2025-01-31) |
+    | ``old``  | ``old``      | goods      | 1,600 |                |
+    """
+    e, r = grants.elections, grants.recipients
+    records = {}
+    for name, election, recipient, kind, value, day in (
+        ("kota", "mayor_2024", "kpu_3574", "asset_loan", "100", "2024-06-03"),
+        ("bawaslu", "mayor_2024", "bawaslu_3574", "facility", "200", "2024-06-03"),
+        ("kab", "regent_2024", "kpu_3513", "goods", "400", "2024-06-03"),
+        ("banten", "tangerang_2024", "kpu_3671", "asset_loan", "800", "2024-06-03"),
+        ("old", "mayor_2020", "kpu_3574", "goods", "1600", "2020-06-01"),
+    ):
+        body = {
+            "election_id": e[election],
+            "recipient_id": r[recipient],
+            "kind": kind,
+            "description": f"Dukungan {name}",
+            "quantity": 1,
+            "unit": "unit",
+            "value": value,
+            "handed_over_on": day,
+            "bast_number": f"BAST-{name.upper()}",
+        }
+        records[name] = created(client.post("/support", json=body, headers=money_headers(grants.finance)))
+    back = {"returned_on": "2025-01-31", "return_bast_number": "BAST-KEMBALI-BANTEN"}
+    returned = client.post(f"/support/{records['banten']}/return", json=back, headers=grants.finance)
+    assert returned.status_code == 200, returned.text
+    return records

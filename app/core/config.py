@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     header_timeout_s: float = Field(default=10.0, gt=0)
     """A client has this long from connecting (or from the start of its next request) to finish sending the
     request line and headers; then the connection is closed (app/serving.py)."""
+    body_timeout_s: float = Field(default=10.0, gt=0)
+    """The longest the server waits for the next part of a request's body (the first part from the end of the
+    headers); then 408 ``request_timeout`` and the connection closed, nothing written (app/core/middleware.py)."""
+    body_min_bytes_per_s: int = Field(default=1024, ge=0)
+    """A body must also average this many bytes a second over the time spent waiting for it, beyond a first
+    ``body_timeout_s`` of grace (0: no minimum); slower is the same 408."""
     # Scaling past one machine (docs/scaling.md). Streaming replicas for reads, comma-separated, unprefixed like
     # DATABASE_URL; public and read-only GETs go to one of them (app/core/replicas.py).
     database_replica_url: str | None = Field(default=None, validation_alias="DATABASE_REPLICA_URL")
@@ -43,6 +49,9 @@ class Settings(BaseSettings):
     """How often each worker measures every replica's state and lag, in the background (never per request)."""
     read_your_writes_s: float = Field(default=10.0, ge=0)
     """After a key writes, its reads go to the primary for this long (remembered per worker: best effort)."""
+    listen_url: str | None = None
+    """Where the change feed's LISTEN connection goes (``HIBAH_LISTEN_URL``; unset: ``DATABASE_URL``). Behind
+    PgBouncer in transaction mode point it at the primary PostgreSQL itself: a pooler cannot carry LISTEN."""
     db_statement_cache: bool = True
     """False behind PgBouncer in transaction pooling mode: no prepared statement outlives its transaction."""
     log_level: str = "info"

@@ -14,7 +14,7 @@ does, with asyncpg's ``Connection.transaction()``, and every statement of either
 
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, c
 from app.core import audit, pooler
 from app.core.actor import Actor
 from app.core.config import Settings
-from app.core.outage import is_outage
+from app.core.outage import CommitInDoubt, is_outage
 
 
 def async_url(url: str) -> str:
@@ -92,6 +92,9 @@ class Transaction:
     request_id: str | None = None
     events: list[audit.PendingEvent] = field(default_factory=list)
     answer: KeptAnswer | None = None
+    locked_ahead: dict[tuple[str, int], Sequence[Any]] = field(default_factory=dict)
+    """Rows this transaction already holds ``FOR UPDATE``, as they read when locked, by (table, id): taken by a
+    dependency in the statement that reserved the request's Idempotency-Key (``core.idempotency.LockAhead``)."""
     _session: AsyncSession | None = None
 
     @property
@@ -104,6 +107,10 @@ class Transaction:
     def record(self, actor: Actor, *, action: str, entity: str, entity_id: object, payload: dict[str, Any]) -> None:
         """Note an audit event; the events are chained into the log as this transaction commits."""
         self.events.append(audit.pending_event(actor, action, entity, entity_id, payload))
+
+    def ahead(self, table: str, row_id: int) -> Sequence[Any] | None:
+        """The row of ``table`` with ``row_id`` if this transaction locked it ahead, else None (lock it now)."""
+        return self.locked_ahead.get((table, row_id))
 
     def keep_answer(self, answer: KeptAnswer) -> None:
         self.answer = answer
@@ -166,6 +173,8 @@ async def transaction(engine: AsyncEngine, *, request_id: str | None = None) -> 
         except BaseException as exc:
             if is_outage(exc):
                 await _forget(engine, connection)
+                # Unlike a loss before it, a loss during COMMIT leaves the outcome unknown: say so.
+                raise CommitInDoubt() from exc
             raise
     finally:
         if tx._session is not None:

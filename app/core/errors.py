@@ -22,7 +22,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.i18n import Lang, field_message_id, pick_language, status_title
-from app.core.outage import describe, is_outage
+from app.core.outage import describe, in_doubt, is_outage
 from app.core.routes import allowed_methods
 
 log = logging.getLogger("hibah.errors")
@@ -221,6 +221,25 @@ class PayloadTooLarge(DomainError):
         super().__init__(f"The body is larger than {limit} bytes.", f"Badan permintaan lebih besar dari {limit} bita.")
 
 
+class BodyTooSlow(DomainError):
+    """A request's body stopped arriving, or arrived slower than the settings allow (app/core/middleware.py):
+    nothing of the request was written, and the connection is closed after this answer."""
+
+    status = 408
+    code = "request_timeout"
+
+    def __init__(self, timeout_s: float, min_bytes_per_s: int) -> None:
+        rate_en = f", or averaged under {min_bytes_per_s} bytes a second" if min_bytes_per_s else ""
+        rate_id = f", atau rata-rata di bawah {min_bytes_per_s} bita per detik" if min_bytes_per_s else ""
+        super().__init__(
+            f"The request body stopped arriving for {timeout_s:g} s{rate_en}; nothing was written."
+            " Send it again at a steady pace.",
+            f"Badan permintaan berhenti terkirim selama {timeout_s:g} detik{rate_id}; tidak ada yang tersimpan."
+            " Kirim ulang dengan laju yang stabil.",
+            headers={"Connection": "close"},
+        )
+
+
 class UnsupportedMediaType(DomainError):
     status = 415
     code = "unsupported_media_type"
@@ -315,12 +334,24 @@ class DatabaseUnavailable(DomainError):
     status = 503
     code = "database_unavailable"
 
-    def __init__(self, retry_after_s: int = DEFAULT_RETRY_AFTER_S) -> None:
-        super().__init__(
-            "The database is unavailable for a moment; nothing was written. Retry after the Retry-After seconds.",
-            "Basis data sedang tidak tersedia; tidak ada yang tersimpan. Ulangi setelah Retry-After detik.",
-            headers={"Retry-After": str(retry_after_s)},
-        )
+    def __init__(self, retry_after_s: int = DEFAULT_RETRY_AFTER_S, *, in_doubt: bool = False) -> None:
+        if in_doubt:  # the connection was lost during the COMMIT itself (app.core.outage.CommitInDoubt)
+            english = (
+                "The connection to the database was lost while the request was being committed: it may have been"
+                " written or not. Send it again with the same Idempotency-Key after the Retry-After seconds (a kept"
+                " write is replayed, not repeated); without a key, look for it before sending it again."
+            )
+            indonesian = (
+                "Koneksi ke basis data terputus saat permintaan sedang disimpan: permintaan mungkin tersimpan,"
+                " mungkin juga tidak. Kirim ulang dengan Idempotency-Key yang sama setelah Retry-After detik (yang"
+                " sudah tersimpan diputar ulang, tidak diulang); tanpa kunci, periksa dahulu sebelum mengirim ulang."
+            )
+        else:
+            english = (
+                "The database is unavailable for a moment; nothing was written. Retry after the Retry-After seconds."
+            )
+            indonesian = "Basis data sedang tidak tersedia; tidak ada yang tersimpan. Ulangi setelah Retry-After detik."
+        super().__init__(english, indonesian, headers={"Retry-After": str(retry_after_s)})
 
 
 class InternalError(DomainError):
@@ -569,7 +600,7 @@ def render_outage(request: Request, exc: BaseException) -> JSONResponse:
         request_id_of(request),
         describe(exc),
     )
-    return render(request, DatabaseUnavailable(retry_after_of(request)))
+    return render(request, DatabaseUnavailable(retry_after_of(request), in_doubt=in_doubt(exc)))
 
 
 async def handle_connection_error(request: Request, exc: Exception) -> JSONResponse:

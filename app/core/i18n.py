@@ -35,6 +35,7 @@ STATUS_TITLES: dict[int, tuple[str, str]] = {
     404: ("Not found", "Tidak ditemukan"),
     405: ("Method not allowed", "Metode tidak diizinkan"),
     406: ("Not acceptable", "Format tidak dapat diterima"),
+    408: ("Request timeout", "Waktu permintaan habis"),
     409: ("Conflict", "Konflik"),
     412: ("Precondition failed", "Prasyarat gagal"),
     413: ("Payload too large", "Muatan terlalu besar"),

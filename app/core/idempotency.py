@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Annotated, Any, NoReturn
 
 import sqlalchemy as sa
@@ -37,6 +38,7 @@ from app.core.errors import (
 )
 from app.core.http import KEEPS_ANSWER
 from app.core.models import created_at_column
+from app.core.types import DB_ID_MAX
 
 KEY_MAX_LENGTH = 255
 KEPT_HEADERS = ("etag", "location")
@@ -175,16 +177,46 @@ async def streamed_idempotency(request: Request, tx: Tx, actor: CurrentActor, ke
 
 # For a POST that must carry both a key and an Idempotency-Key (a payment, a reversal, a refund): the key is
 # looked up and, if its role may write, the Idempotency-Key reserved under it, in one round trip.
-_KEY_AND_RESERVE = """
+_ACTOR_AND_RESERVED = """
 WITH actor AS (SELECT id, role, recipient_id, region_code FROM api_key WHERE key_hash = $1 AND revoked_at IS NULL),
 reserved AS (
     INSERT INTO idempotency_record (scope, key, request_hash)
     SELECT 'key:' || id, $2, $3 FROM actor WHERE role = ANY($4::text[])
     ON CONFLICT (scope, key) DO NOTHING
     RETURNING id
-)
+)"""
+_ANSWER = """
 SELECT actor.*, (SELECT id FROM reserved) AS reserved FROM actor
 """
+# ... and the row the write locks first ($5), only once the key is reserved (LockAhead fills in its columns).
+_LOCKED_AHEAD = """,
+ahead AS (SELECT {columns} FROM {table} WHERE id = $5 AND EXISTS (SELECT FROM reserved) FOR UPDATE)
+SELECT actor.*, (SELECT id FROM reserved) AS reserved, (SELECT ahead FROM ahead) AS ahead FROM actor
+"""
+_KEY_AND_RESERVE = _ACTOR_AND_RESERVED + _ANSWER
+_KEY_RESERVE_AND_LOCK = _ACTOR_AND_RESERVED + _LOCKED_AHEAD
+
+
+@dataclass(frozen=True)
+class LockAhead:
+    """The row a money write locks first, named by a path parameter: locked in the statement that reserves the
+    Idempotency-Key, one round trip fewer on the hottest writes (docs/performance.md).
+
+    The row is locked only once the key is reserved (never for a replay, a refusal or a bad key), so the lock
+    order stays the reservation's, then the row's. Its ``columns``, as locked, wait on the transaction
+    (``Transaction.ahead(table, id)``) for the service, which locks the row itself when they are absent."""
+
+    table: str
+    path_param: str
+    columns: str
+
+    def statement(self) -> str:
+        return _KEY_RESERVE_AND_LOCK.format(columns=self.columns, table=self.table)
+
+    def target(self, request: Request) -> int | None:
+        """The row's id from the path; None when it cannot name a row (the parameter's own check answers 422)."""
+        value = request.path_params.get(self.path_param)
+        return value if isinstance(value, int) and 1 <= value <= DB_ID_MAX else None
 
 
 @dataclass(frozen=True)
@@ -207,6 +239,12 @@ class IdempotentWriter:
     # The parameter is optional to FastAPI so that its absence is this class's 428, not a 422; the document
     # still tells clients that it is required (app.core.openapi).
     hibah_required_headers: tuple[str, ...] = ("Idempotency-Key",)
+    lock_ahead: LockAhead | None = None
+
+    @cached_property
+    def _statement(self) -> str:
+        assert self.lock_ahead is not None
+        return self.lock_ahead.statement()
 
     async def __call__(self, request: Request, tx: Tx, key: IdempotencyHeader = None) -> Actor:
         secret = bearer_secret(request)
@@ -219,7 +257,14 @@ class IdempotentWriter:
                 raise IdempotencyKeyRequired()
             _check_key(key)
         request_hash = await _request_hash(request)
-        row = await tx.sql.fetchrow(_KEY_AND_RESERVE, hash_key(secret), key, request_hash, list(self.roles))
+        arguments = [hash_key(secret), key, request_hash, list(self.roles)]
+        if self.lock_ahead is None:
+            row = await tx.sql.fetchrow(_KEY_AND_RESERVE, *arguments)
+        else:
+            target = self.lock_ahead.target(request)
+            row = await tx.sql.fetchrow(self._statement, *arguments, target)
+            if row is not None and row["ahead"] is not None and target is not None:
+                tx.locked_ahead[self.lock_ahead.table, target] = row["ahead"]
         if row is None:
             raise InvalidApiKey()
         actor = actor_of(row)
@@ -238,8 +283,8 @@ class IdempotentWriter:
         ensure_role(request.state.actor, self.roles)
 
 
-def idempotent_writer(*roles: Role) -> IdempotentWriter:
-    return IdempotentWriter(frozenset(roles))
+def idempotent_writer(*roles: Role, lock_ahead: LockAhead | None = None) -> IdempotentWriter:
+    return IdempotentWriter(frozenset(roles), lock_ahead=lock_ahead)
 
 
 OptionalIdempotency = Depends(optional_idempotency)

@@ -1,5 +1,6 @@
 """``X-Request-ID`` on every request and response, one log line per request, and the request metrics."""
 
+import asyncio
 import logging
 import os
 import re
@@ -11,7 +12,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import PayloadTooLarge, handle_connection_error, render
+from app.core.errors import BodyTooSlow, DomainError, PayloadTooLarge, handle_connection_error, render
 from app.core.observability import LATENCY, REQUEST_ID, REQUESTS
 
 log = logging.getLogger("hibah.access")
@@ -96,58 +97,147 @@ def _request_id_from(scope: Scope) -> str:
 BODY_LIMIT = 10 * 1024 * 1024
 STREAMED_PATHS = re.compile(r"/items/import$")
 """Routes that stream their body into the database and never hold it: no size limit."""
+STREAM_GATE = 64 * 1024
+"""How much of a streamed body arrives before its route runs (and takes a database connection)."""
 BODILESS = frozenset(("GET", "HEAD", "OPTIONS"))
 """No route reads a body for these methods, so there is nothing to limit."""
 
 
-class BodyLimitMiddleware:
-    """Refuses request bodies over 10 MiB as they arrive (413 problem), except on streamed imports.
+class _ClientGone(Exception):
+    """The client closed its connection before its body was in."""
 
-    FastAPI turns any error raised while it reads a body into a 400, so the limiter remembers that it
-    cut the body off and answers with its own 413 in place of whatever the app then says.
+
+class _PacedBody:
+    """A request's body as the server receives it, held to the settings' pace and, unless streamed, to the limit.
+
+    Each wait for the next part of the body may last ``timeout_s`` at most; and the time spent waiting for the
+    body in all may not pass ``timeout_s`` plus one second for every ``min_bytes_per_s`` bytes received (Apache's
+    ``RequestReadTimeout body=…,MinRate=…``), so a body trickled a byte at a time just under the idle timeout is
+    cut too. Only time spent waiting for the client counts: a route slow to take the body (an import whose COPY
+    is busy) never costs its client.
     """
 
-    def __init__(self, app: ASGIApp, limit: int = BODY_LIMIT) -> None:
+    def __init__(self, receive: Receive, timeout_s: float, min_bytes_per_s: int, limit: int | None) -> None:
+        self.receive = receive
+        self.timeout_s = timeout_s
+        self.min_bytes_per_s = min_bytes_per_s
+        self.limit = limit
+        self.received = 0
+        self.waited = 0.0
+        self.complete = False
+
+    async def next(self) -> Message:
+        if self.complete:
+            return await self.receive()  # nothing left but the client leaving: no deadline for that
+        allowed = self.timeout_s
+        if self.min_bytes_per_s:
+            allowed = min(allowed, self.timeout_s + self.received / self.min_bytes_per_s - self.waited)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            # A part already received is taken even past the deadline: the wait never suspends, so it never expires.
+            async with asyncio.timeout(max(allowed, 0.0)):
+                message = await self.receive()
+        except TimeoutError:
+            raise BodyTooSlow(self.timeout_s, self.min_bytes_per_s) from None
+        finally:
+            self.waited += loop.time() - started
+        if message["type"] != "http.request":
+            self.complete = True
+            return message
+        self.received += len(message.get("body", b""))
+        if self.limit is not None and self.received > self.limit:
+            raise PayloadTooLarge(self.limit)
+        self.complete = not message.get("more_body", False)
+        return message
+
+    async def first(self, up_to: int | None) -> Message:
+        """The body's first ``up_to`` bytes (all of it with None), as one message."""
+        chunks: list[bytes] = []
+        size = 0
+        while not self.complete and (up_to is None or size < up_to):
+            message = await self.next()
+            if message["type"] != "http.request":
+                raise _ClientGone()
+            chunk: bytes = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+        return {"type": "http.request", "body": b"".join(chunks), "more_body": not self.complete}
+
+
+class RequestBodyMiddleware:
+    """How every request's body is received, before and while its route runs.
+
+    - **Before the route.** A body is received whole (at most 10 MiB, else a 413 problem) before the route runs;
+      a streamed import's first ``STREAM_GATE`` bytes likewise. A route takes its database connection when it
+      runs, so a client that sends its headers and then trickles or withholds its body holds no connection and no
+      transaction while it does.
+    - **At its pace.** Every wait for the body is bounded by ``HIBAH_BODY_TIMEOUT_S`` and the body's average rate
+      by ``HIBAH_BODY_MIN_BYTES_PER_S`` (``_PacedBody``). Past either, the answer is 408 ``request_timeout`` with
+      ``Connection: close``; a streamed import cut that way is cut inside its route, whose transaction rolls back,
+      so nothing of it is written and its connection is released at once.
+
+    FastAPI turns any error raised while it reads a body into a 400, so the middleware remembers that it cut the
+    body off and answers with its own problem in place of whatever the app then says.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, timeout_s: float = 10.0, min_bytes_per_s: int = 1024, limit: int = BODY_LIMIT
+    ) -> None:
         self.app = app
+        self.timeout_s = timeout_s
+        self.min_bytes_per_s = min_bytes_per_s
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in BODILESS or STREAMED_PATHS.search(scope["path"]):
+        if scope["type"] != "http" or scope["method"] in BODILESS:
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None:
-            # The HTTP parser holds the body to its declared length: only that needs checking.
-            if int(declared) > self.limit:
-                await self._refuse(scope, receive, send)
-            else:
-                await self.app(scope, receive, send)
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        if (declared is None and b"transfer-encoding" not in headers) or declared == b"0":
+            await self.app(scope, receive, send)  # no body (HTTP/1.1: neither a length nor chunks)
             return
-        received = 0
-        cut_off = False
+        streamed = STREAMED_PATHS.search(scope["path"]) is not None
+        if not streamed and declared is not None and int(declared) > self.limit:
+            # The HTTP parser holds the body to its declared length: only that needs checking.
+            await self._answer(scope, receive, send, PayloadTooLarge(self.limit))
+            return
+        body = _PacedBody(receive, self.timeout_s, self.min_bytes_per_s, None if streamed else self.limit)
+        try:
+            head: Message | None = await body.first(STREAM_GATE if streamed else None)
+        except (BodyTooSlow, PayloadTooLarge) as refused:
+            await self._answer(scope, receive, send, refused)
+            return
+        except _ClientGone:
+            scope.setdefault("state", {})[CLIENT_GONE] = True
+            log.info("client went away while sending %s %s; nothing of it was read", scope["method"], scope["path"])
+            return
+        cut: DomainError | None = None
 
-        async def limited() -> Message:
-            nonlocal received, cut_off
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.limit:
-                cut_off = True
-                raise self._too_large()
-            return message
+        async def paced() -> Message:
+            nonlocal head, cut
+            if head is not None:
+                message, head = head, None
+                return message
+            try:
+                return await body.next()
+            except (BodyTooSlow, PayloadTooLarge) as refused:
+                cut = refused
+                raise
 
         async def replacing(message: Message) -> None:
-            if not cut_off:
+            if cut is None:
                 await send(message)
             elif message["type"] == "http.response.start":
-                await self._refuse(scope, receive, send)
+                await self._answer(scope, receive, send, cut)
 
-        await self.app(scope, limited, replacing)
+        await self.app(scope, paced, replacing)
 
-    def _too_large(self) -> PayloadTooLarge:
-        return PayloadTooLarge(self.limit)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await render(Request(scope, receive), self._too_large())(scope, receive, send)
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, error: DomainError) -> None:
+        if isinstance(error, BodyTooSlow):
+            log.info("request body too slow for %s %s; answered 408 and closed", scope["method"], scope["path"])
+        await render(Request(scope, receive), error)(scope, receive, send)
 
 
 class ContainErrorsMiddleware:

@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from app.core.config import Settings
 from app.core.errors import (
+    BodyTooSlow,
     BodyUnreadable,
     DatabaseUnavailable,
     DomainError,
@@ -174,9 +175,9 @@ def implied_errors(route: RouteContext) -> set[type[DomainError]]:
     if takes_input:
         found.add(RequestInvalid)
     if route.body_field is not None:
-        found.update((PayloadTooLarge, BodyUnreadable, InconsistentInput))
+        found.update((PayloadTooLarge, BodyTooSlow, BodyUnreadable, InconsistentInput))
     elif "requestBody" in (route.openapi_extra or {}):
-        found.add(PayloadTooLarge)
+        found.update((PayloadTooLarge, BodyTooSlow))
     return found
 
 

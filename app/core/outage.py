@@ -32,6 +32,20 @@ _NETWORK_ERRNOS = frozenset(
 )
 
 
+class CommitInDoubt(ConnectionError):
+    """The connection was lost while the transaction's COMMIT was under way: the database may have kept the work
+    or not, and nothing here can tell which. Raised by the transaction from the outage itself (still an outage,
+    a 503), so that the answer does not claim that nothing was written."""
+
+    def __init__(self) -> None:
+        super().__init__("the connection to the database was lost during COMMIT: the work may or may not be kept")
+
+
+def in_doubt(exc: BaseException) -> bool:
+    """True when ``exc`` is (or was raised from) a commit whose outcome is unknown."""
+    return any(isinstance(error, CommitInDoubt) for error in _chain(exc))
+
+
 def _chain(exc: BaseException) -> Iterator[BaseException]:
     """The error, and what SQLAlchemy wrapped (``orig``) or it was raised from, a few levels deep."""
     seen: set[int] = set()

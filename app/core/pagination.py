@@ -89,11 +89,16 @@ def convert_page(page: Page[Any], schema: type[M]) -> Page[M]:
     )
 
 
-async def paginate_by_id(session: AsyncSession, statement: Any, id_column: Any, page: PageRequest) -> Page[Any]:
-    """One page of ``statement``'s ORM rows in ``id_column`` order, after the cursor's id."""
+async def paginate_by_id(
+    session: AsyncSession, statement: Any, id_column: Any, page: PageRequest, *, whole_rows: bool = False
+) -> Page[Any]:
+    """One page of ``statement``'s ORM rows in ``id_column`` order, after the cursor's id. ``whole_rows``: each
+    row as selected (the entity first, then the columns selected beside it), not the entity alone."""
     after = cursor_value(page, 0, int)
     if after is not None:
         statement = statement.where(id_column > after)
     statement = statement.order_by(id_column).limit(page.limit + 1).execution_options(populate_existing=True)
-    rows = (await session.execute(statement)).scalars().all()
-    return page_of(rows, page, lambda row: [getattr(row, id_column.key)])
+    result = await session.execute(statement)
+    if whole_rows:
+        return page_of(result.all(), page, lambda row: [getattr(row[0], id_column.key)])
+    return page_of(result.scalars().all(), page, lambda row: [getattr(row, id_column.key)])

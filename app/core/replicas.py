@@ -320,6 +320,13 @@ def reader_for(request: Request) -> Reader:
     return FallbackReader(request, replica, replica.pool, primary)
 
 
+def primary_reader_behind(request: Request) -> Reader | None:
+    """The primary's reader when the request reads on a replica (for a read that must not wait for the replay:
+    the change feed's, once told of a commit), else None. Declared after ``read_pool`` in a route, so the
+    request's choice is already made."""
+    return request.app.state.reader if choose(request) is not None else None
+
+
 def replica_engine_for(request: Request) -> AsyncEngine | None:
     """The engine of the replica the request reads from; None: the primary."""
     replica = choose(request)

@@ -5,8 +5,8 @@ sends nothing, or sends its headers a byte at a time, keeps its socket (and a sl
 descriptors) forever: hundreds of such sockets are a cheap denial of service. This protocol (uvicorn's own
 httptools protocol, which ``serve`` uses) gives each request ``header_timeout_s`` from the connection (or from the
 first byte of the next request on a kept connection) to the end of its headers, then answers 408 and closes.
-A body, once the headers are in, is the application's to read (the routes that stream one into the database
-hold it to the same limits as any request: app/core/middleware.py)."""
+A body, once the headers are in, is the application's to pace (``HIBAH_BODY_TIMEOUT_S``,
+``HIBAH_BODY_MIN_BYTES_PER_S``: app/core/middleware.py, ``RequestBodyMiddleware``)."""
 
 import asyncio
 import functools

@@ -8,6 +8,7 @@ from app.core.auth import PooledActor
 from app.core.http import domain_router
 from app.core.pagination import LIMIT_DEFAULT, LIMIT_MAX
 from app.core.reads import ReadPool
+from app.core.replicas import Reader, primary_reader_behind
 from app.feed import service
 from app.feed.listener import ChangeListener
 from app.feed.schemas import ChangePage
@@ -29,6 +30,7 @@ def shared_reads(request: Request) -> service.SharedReads:
 
 Listener = Annotated[ChangeListener, Depends(change_listener)]
 Shared = Annotated[service.SharedReads, Depends(shared_reads)]
+PrimaryBehind = Annotated[Reader | None, Depends(primary_reader_behind)]
 
 
 @router.get(
@@ -46,6 +48,7 @@ async def list_changes(
     listener: Listener,
     shared: Shared,
     actor: PooledActor,
+    primary: PrimaryBehind,
     after: Annotated[int, Query(ge=0, le=SEQ_MAX, description="Entries after this `seq` (0: from the start).")] = 0,
     limit: Annotated[int, Query(ge=1, le=LIMIT_MAX, description="Entries per answer.")] = LIMIT_DEFAULT,
     wait: Annotated[
@@ -53,6 +56,6 @@ async def list_changes(
         Query(ge=0, le=WAIT_MAX, description="Seconds to hold the request when there is nothing after `after` yet."),
     ] = 0,
 ) -> Response:
-    page = await service.changes(reader, listener, shared, actor, after=after, limit=limit, wait=wait)
+    page = await service.changes(reader, listener, shared, actor, after=after, limit=limit, wait=wait, primary=primary)
     # The answer to the same question changes as the ledger grows: a cache may keep it, but must ask again.
     return Response(page.model_dump_json(), media_type="application/json", headers={"Cache-Control": "no-cache"})

@@ -4,12 +4,14 @@ running totals, each together with the entry (or the report) it counts.
 Lock order, everywhere both are taken: the agreement row, then the report row.
 """
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
 
+from app.core.idempotency import LockAhead
 from app.grants.errors import AgreementNotFound
 from app.grants.models import AgreementStatus
 from app.grants.rules import Figures
@@ -19,27 +21,32 @@ from app.reports.errors import ReportNotFound
 from app.reports.models import ReportKind, ReportStatus
 
 FIGURES = "amount, disbursed, spent_reported, spent_accepted, refunded"
+TERMS = f"id, number, region_code, recipient_id, status, signed_on, version, {FIGURES}"
+"""The agreement's columns a money write is checked against, in the order of :class:`Terms` (figures last)."""
 
-_LOCK_AGREEMENT = f"""
-SELECT id, number, region_code, recipient_id, status, signed_on, version, {FIGURES}
-FROM agreement WHERE id = $1 FOR UPDATE
-"""
+_LOCK_AGREEMENT = f"SELECT {TERMS} FROM agreement WHERE id = $1 FOR UPDATE"
+
+AGREEMENT_AHEAD = LockAhead("agreement", "agreement_id", TERMS)
+"""For the routes whose path names the agreement they pay into or refund from: its lock taken with the
+Idempotency-Key's reservation (``core.idempotency``), read back by :func:`lock_agreement`."""
 
 
-async def lock_agreement(sql: asyncpg.Connection, agreement_id: int) -> Terms:
-    row = await sql.fetchrow(_LOCK_AGREEMENT, agreement_id)
+async def lock_agreement(sql: asyncpg.Connection, agreement_id: int, ahead: Sequence[Any] | None = None) -> Terms:
+    """The agreement, locked ``FOR UPDATE`` until the transaction ends; ``ahead``: its row as this transaction
+    already locked it (``Transaction.ahead("agreement", agreement_id)``), so nothing is sent."""
+    row = ahead if ahead is not None else await sql.fetchrow(_LOCK_AGREEMENT, agreement_id)
     if row is None:
         raise AgreementNotFound(agreement_id)
-    figures = Figures(*(row[name] for name in FIGURES.split(", ")))
+    id_, number, region_code, recipient_id, status, signed_on, version, *figures = row
     return Terms(
-        id=row["id"],
-        number=row["number"],
-        region_code=row["region_code"],
-        recipient_id=row["recipient_id"],
-        status=AgreementStatus(row["status"]),
-        signed_on=row["signed_on"],
-        version=row["version"],
-        figures=figures,
+        id=id_,
+        number=number,
+        region_code=region_code,
+        recipient_id=recipient_id,
+        status=AgreementStatus(status),
+        signed_on=signed_on,
+        version=version,
+        figures=Figures(*figures),
     )
 
 

@@ -53,6 +53,8 @@ IdPath = Annotated[int, Path(ge=1, le=DB_ID_MAX)]
 # Money moves only with a finance key (separation of duties from the operator), and only once per
 # Idempotency-Key: the key, the role and the reservation are checked in one statement.
 Treasurer = Annotated[Actor, Depends(idempotent_writer(Role.finance))]
+# The same, locking the agreement of the path with the reservation: its service finds the row already locked.
+Payer = Annotated[Actor, Depends(idempotent_writer(Role.finance, lock_ahead=service.AGREEMENT_AHEAD))]
 Registrar = Annotated[Actor, Depends(require(Role.finance, Role.admin))]
 Reporter = Annotated[Actor, Depends(require(Role.recipient))]
 Reviewer = Annotated[Actor, Depends(require(Role.finance, Role.auditor))]
@@ -69,7 +71,7 @@ REVIEW_PROBLEMS = (ReportNotFound, InvalidTransition)
     description="Record a payment (SP2D) into the recipient's grant account." + MONEY_KEY_NOTE,
 )
 async def disburse(
-    tx: Tx, actor: Treasurer, agreement_id: IdPath, body: DisbursementCreate, response: Response
+    tx: Tx, actor: Payer, agreement_id: IdPath, body: DisbursementCreate, response: Response
 ) -> DisbursementOut:
     entry = await service.disburse(tx, actor, agreement_id, body)
     response.headers["Location"] = f"/api/v1/disbursements/{entry.id}"
@@ -112,7 +114,7 @@ async def reverse(tx: Tx, actor: Treasurer, disbursement_id: IdPath, body: Rever
     responses=problems(*WRITE_PROBLEMS, ReturnedOnTooEarly, RefundExceedsHeld, StsNumberExists),
     description="Record unspent money returned to the regional treasury (STS)." + MONEY_KEY_NOTE,
 )
-async def refund(tx: Tx, actor: Treasurer, agreement_id: IdPath, body: RefundCreate, response: Response) -> RefundOut:
+async def refund(tx: Tx, actor: Payer, agreement_id: IdPath, body: RefundCreate, response: Response) -> RefundOut:
     entry = await service.refund(tx, actor, agreement_id, body)
     response.headers["Location"] = f"/api/v1/refunds/{entry.id}"
     return entry

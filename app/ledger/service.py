@@ -45,13 +45,15 @@ from app.reports.schemas import ReportOut
 from app.reports.service import report_etag
 
 ZERO = Decimal("0.00")
+AGREEMENT_AHEAD = repository.AGREEMENT_AHEAD
+"""The payment's and the refund's routes lock their agreement with the Idempotency-Key's reservation."""
 
 # --- payments ------------------------------------------------------------------------------------
 
 
 async def disburse(tx: Transaction, actor: Actor, agreement_id: int, data: DisbursementCreate) -> DisbursementOut:
     """Pay into the grant account (SP2D)."""
-    terms = await repository.lock_agreement(tx.sql, agreement_id)
+    terms = await repository.lock_agreement(tx.sql, agreement_id, tx.ahead("agreement", agreement_id))
     rules.ensure_may_write(actor, terms)
     rules.ensure_payable(terms, data.amount, data.paid_on)
     row = await repository.pay(
@@ -110,7 +112,7 @@ async def _describe_disbursements(tx: Transaction, entries: Sequence[Disbursemen
 
 async def refund(tx: Transaction, actor: Actor, agreement_id: int, data: RefundCreate) -> RefundOut:
     """Record unspent money returned to the regional treasury (STS)."""
-    terms = await repository.lock_agreement(tx.sql, agreement_id)
+    terms = await repository.lock_agreement(tx.sql, agreement_id, tx.ahead("agreement", agreement_id))
     rules.ensure_may_write(actor, terms)
     rules.ensure_refundable(terms, data.amount, data.returned_on)
     row = await repository.refund(

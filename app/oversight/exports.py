@@ -276,7 +276,9 @@ FINDINGS_COLUMNS: tuple[tuple[str, Any], ...] = tuple(
 
 
 def facts_text(facts: dict[str, Any]) -> str:
-    return "; ".join(f"{key}={value}" for key, value in facts.items())
+    """A finding's facts as one cell, ``key=value; ...``: a fact with no value (a report not yet submitted, a loan
+    not returned) as nothing after its ``=``, as every export writes an empty cell, never Python's ``None``."""
+    return "; ".join(f"{key}={'' if value is None else value}" for key, value in facts.items())
 
 
 def findings_export(found: Sequence[Finding]) -> Export:

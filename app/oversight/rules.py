@@ -208,9 +208,15 @@ def tranche_dues(facts: Facts, settings: Settings) -> list[TrancheDue]:
 
 
 def tranche_rules(facts: Facts, settings: Settings, as_of: date) -> Iterator[Finding]:
+    """Tranche I (a lump sum's one payment) is late when it did not begin by its due day, and short when it fell
+    below its required share: judged on what it held on its due day if it began in time; if it began late, on
+    everything paid towards it by ``as_of``, and only once something was paid. So a tranche paid whole but late
+    is late and nothing else (it was never short of its share), a late and partial one is both, and one not paid
+    at all is late (its finding says nothing was paid; "short by Rp0" would only say it twice)."""
     agreement = facts.terms
     first, *second = tranche_dues(facts, settings)
-    if as_of > first.due_on and (first.first_paid_on is None or first.first_paid_on > first.due_on):
+    began_in_time = first.first_paid_on is not None and first.first_paid_on <= first.due_on
+    if as_of > first.due_on and not began_in_time:
         yield finding(
             facts,
             Rule.tranche_late,
@@ -221,18 +227,25 @@ def tranche_rules(facts: Facts, settings: Settings, as_of: date) -> Iterator[Fin
             first_paid_on=first.first_paid_on,
             working_days=first.count,
         )
-    if as_of > first.due_on and first.paid < first.required:
-        yield finding(
-            facts,
-            Rule.tranche_short,
-            first.due_on,
-            TRANCHE_RULE,
-            tranche=1,
-            amount=first.amount,
-            required=first.required,
-            paid=first.paid,
-            share=f"{first.paid / first.amount:.4f}",
-        )
+    if as_of > first.due_on:
+        paid_by: dict[str, date] = {}
+        paid = first.paid
+        if not began_in_time:
+            paid = facts.paid_until(as_of, tranche=1 if agreement.scheme == Scheme.staged else None)
+            paid_by["paid_by"] = as_of
+        if paid < first.required and (began_in_time or paid > ZERO):
+            yield finding(
+                facts,
+                Rule.tranche_short,
+                first.due_on,
+                TRANCHE_RULE,
+                tranche=1,
+                amount=first.amount,
+                required=first.required,
+                paid=paid,
+                share=f"{paid / first.amount:.4f}",
+                **paid_by,
+            )
     for due in second:
         if as_of > due.due_on and due.paid < due.required:
             yield finding(

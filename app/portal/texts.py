@@ -153,6 +153,15 @@ def _tranche_late(told: Telling) -> str:
 def _tranche_short(told: Telling) -> str:
     fmt, due = told.fmt, told.due
     amount, required, paid = (_money(told.facts, name) for name in ("amount", "required", "paid"))
+    if told.facts.get("paid_by") is not None:
+        # Begun late (its tranche_late finding says when): judged on all that was paid towards it.
+        paid_by = told.day("paid_by")
+        return told.tr(
+            f"Tahap I, yang dicairkan terlambat, hanya {fmt.rupiah(paid)} ({fmt.share(paid, amount)} dari NPHD)"
+            f" sampai {paid_by}; minimal {fmt.rupiah(required)} ({fmt.share(required, amount)}) paling lambat {due}.",
+            f"Tranche I, paid late, came to only {fmt.rupiah(paid)} ({fmt.share(paid, amount)} of the NPHD) by"
+            f" {paid_by}; at least {fmt.rupiah(required)} ({fmt.share(required, amount)}) was due by {due}.",
+        )
     return told.tr(
         f"Tahap I hanya {fmt.rupiah(paid)} ({fmt.share(paid, amount)} dari NPHD) sampai {due}; minimal"
         f" {fmt.rupiah(required)} ({fmt.share(required, amount)}).",

@@ -50,7 +50,7 @@ STALE_NOTE = " Send its ETag as `If-Match` to refuse a stale change (412)."
 async def create_support(tx: Tx, actor: Recorder, body: SupportCreate, response: Response) -> SupportOut:
     support = await service.create(tx, actor, body)
     response.headers.update({"ETag": service.support_etag(support), "Location": f"/api/v1/support/{support.id}"})
-    return service.view(support)
+    return await service.written_view(tx, support)
 
 
 @router.get("/support", response_model=Page[SupportOut])
@@ -88,7 +88,7 @@ async def return_support(
 ) -> SupportOut:
     support = await service.give_back(tx, actor, support_id, body, if_match)
     response.headers["ETag"] = service.support_etag(support)
-    return service.view(support)
+    return await service.written_view(tx, support)
 
 
 @router.post(
@@ -102,4 +102,4 @@ async def void_support(
 ) -> SupportOut:
     support = await service.void(tx, actor, support_id, body, if_match)
     response.headers["ETag"] = service.support_etag(support)
-    return service.view(support)
+    return await service.written_view(tx, support)

@@ -33,19 +33,26 @@ def support_etag(support: Support) -> str:
     return etag_of("support", support.id, support.version)
 
 
-def view(support: Support) -> SupportOut:
-    outstanding = support.kind == SupportKind.asset_loan and support.returned_on is None and support.voided_at is None
+def view(support: Support, outstanding: bool) -> SupportOut:
+    """A record as the API shows it; ``outstanding`` as the database judged it (``filters.outstanding``: the one
+    definition, which the list's ``outstanding`` filter applies too)."""
     return SupportOut.model_validate({**support.model_dump(), "outstanding": outstanding})
 
 
+async def written_view(tx: Transaction, support: Support) -> SupportOut:
+    """A record just written (flushed), as the API shows it."""
+    assert support.id is not None
+    return view(support, await repository.is_outstanding(tx.session, support.id))
+
+
 async def get_support(tx: Transaction, support_id: int) -> tuple[SupportOut, Support]:
-    support = await repository.get_support(tx.session, support_id)
-    return view(support), support
+    support, outstanding = await repository.get_support_shown(tx.session, support_id)
+    return view(support, outstanding), support
 
 
 async def list_support(tx: Transaction, page: PageRequest, where: SupportFilter) -> Page[SupportOut]:
     found = await repository.list_support(tx.session, page, where)
-    return Page[SupportOut](data=[view(row) for row in found.data], next_cursor=found.next_cursor)
+    return Page[SupportOut](data=[view(row[0], row[1]) for row in found.data], next_cursor=found.next_cursor)
 
 
 async def _recipient_in_election(tx: Transaction, data: SupportCreate) -> Recipient:

@@ -111,3 +111,45 @@ def test_the_document_lists_the_503_on_every_api_operation(client: httpx.Client)
 
 def test_a_503_problem_is_well_formed(unreachable_api: str) -> None:
     assert_problem(httpx.get(f"{unreachable_api}/api/v1/agreements", timeout=10), 503, "database_unavailable")
+
+
+SLOW_COMMIT = """
+CREATE FUNCTION hibah_test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN PERFORM pg_sleep(30); RETURN NULL; END $$;
+CREATE CONSTRAINT TRIGGER hibah_test_slow_commit AFTER INSERT ON disbursement
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION hibah_test_slow_commit();
+"""
+SLEEPING_IN_COMMIT = (
+    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'hibah'"
+    " AND query ILIKE 'COMMIT%' AND wait_event = 'PgSleep'"
+)
+
+
+def test_a_connection_lost_during_commit_is_a_503_that_does_not_claim_nothing_was_written(
+    client: httpx.Client, paid: Grant, db: psycopg.Connection[Any]
+) -> None:
+    """Lost before COMMIT, nothing was written; lost during it, nobody can tell: the answer must not say
+    "nothing was written", and its advice (the same Idempotency-Key again) must work."""
+    url = f"/agreements/{paid.agreement_id}/disbursements"
+    body = {"tranche": 1, "amount": "5000000", "paid_on": "2023-12-20", "sp2d_number": "SP2D-IN-DOUBT"}
+    headers = {**paid.finance, "Idempotency-Key": "in-doubt-1"}
+    answers: list[httpx.Response] = []
+    db.execute(SLOW_COMMIT)  # a deferred trigger that holds the COMMIT open, so the connection can be cut inside it
+    try:
+        sender = threading.Thread(target=lambda: answers.append(client.post(url, json=body, headers=headers)))
+        sender.start()
+        deadline = time.monotonic() + 10
+        while not (committing := db.execute(SLEEPING_IN_COMMIT).fetchall()):
+            assert time.monotonic() < deadline, "the payment never reached its COMMIT"
+            time.sleep(0.02)
+        db.execute("SELECT pg_terminate_backend(%s)", (committing[0][0],))
+        sender.join(timeout=30)
+    finally:
+        db.execute("DROP TRIGGER hibah_test_slow_commit ON disbursement; DROP FUNCTION hibah_test_slow_commit()")
+    problem = assert_problem(answers[0], 503, "database_unavailable")
+    assert "may have been written or not" in problem["detail"], problem
+    assert "nothing was written" not in problem["detail"]
+    assert answers[0].headers["Retry-After"] == "2"
+    # The advice works: the same key again. (This commit had not happened, so the payment is made now, once.)
+    assert created(client.post(url, json=body, headers=headers)) > 0
+    assert client.get(f"/agreements/{paid.agreement_id}/position").json()["disbursed"] == "15000000.00"

@@ -1,14 +1,16 @@
 """Real processes for the fault tests and bench/bench_outages.py: ``hibah serve`` on its embedded PostgreSQL in
 a fresh directory, keys, one grant to pay into, and the kills."""
 
+import hashlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,8 @@ class Server:
     workdir: Path
     port: int
     log: Path
+    settings: dict[str, Any] = field(default_factory=dict)
+    """What ``serve`` was called with (workers and settings), for a restart."""
 
     @property
     def base(self) -> str:
@@ -56,14 +60,35 @@ class Server:
     def lines(self) -> list[str]:
         return self.log.read_text(errors="replace").splitlines()
 
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
     def stop(self) -> None:
-        if self.process.poll() is None:
+        if self.alive():
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        else:
+            self.stop_orphaned_postgres()
+
+    def restart(self) -> None:
+        """A new ``serve`` on the same directory (its PostgreSQL, left running by a killed API, taken over)."""
+        again = serve(self.workdir, **self.settings)
+        self.process, self.port, self.log = again.process, again.port, again.log
+
+    def stop_orphaned_postgres(self) -> None:
+        """A killed ``serve`` leaves its embedded PostgreSQL running (pg_ctl started it apart): a fast shutdown."""
+        try:
+            pid = self.postmaster_pid()
+            os.kill(pid, signal.SIGINT)
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            return
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and psutil.pid_exists(pid):
+            time.sleep(0.05)
 
 
 def workdir() -> Path:
@@ -87,7 +112,7 @@ def serve(directory: Path, *, workers: int = 2, **settings: str) -> Server:
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    server = Server(process, directory, port, log)
+    server = Server(process, directory, port, log, {"workers": workers, **settings})
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         try:
@@ -100,16 +125,18 @@ def serve(directory: Path, *, workers: int = 2, **settings: str) -> Server:
     raise AssertionError("serve did not become ready:\n" + log.read_text(errors="replace"))
 
 
-def cli_key(directory: Path, role: str) -> dict[str, str]:
-    done = subprocess.run(
-        [*HIBAH, "keys", "create", "--role", role, "--name", f"faults {role}"],
-        cwd=directory,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={key: value for key, value in os.environ.items() if key != "DATABASE_URL"},
-    )
-    return {"Authorization": f"Bearer {done.stdout.strip().splitlines()[-1]}"}
+def admin_key(server: Server) -> dict[str, str]:
+    """An admin key, stored as the service stores one (the hex SHA-256 of its text, DESIGN §3): one insert, where
+    ``hibah keys create`` costs a process start (1-4 s on the shared machine)."""
+    import psycopg  # noqa: PLC0415 - the benchmark's import of this module needs no driver of its own
+
+    secret = "hibah_" + secrets.token_urlsafe(32)
+    with psycopg.connect(database_url(server), autocommit=True) as connection:
+        connection.execute(
+            "INSERT INTO api_key (name, role, key_hash, prefix) VALUES ('faults admin', 'admin', %s, %s)",
+            (hashlib.sha256(secret.encode()).hexdigest(), secret[:12]),
+        )
+    return {"Authorization": f"Bearer {secret}"}
 
 
 @dataclass
@@ -128,7 +155,7 @@ def created(response: httpx.Response) -> dict[str, Any]:
 
 def grant(server: Server, amount: str = "1000000000000.00") -> Setup:
     """Kota Probolinggo, its election, its KPU and one large NPHD, through the API."""
-    admin = cli_key(server.workdir, "admin")
+    admin = admin_key(server)
     with httpx.Client(base_url=server.base + API, timeout=30) as http:
         made = created(http.post("/keys", json={"name": "BPKAD", "role": "finance"}, headers=admin))
         finance = {"Authorization": f"Bearer {made['key']}"}

@@ -16,11 +16,11 @@ READERS = 12
 
 def test_slow_readers_over_capacity_get_503_and_writes_stay_fast(server: Server, setup: Setup) -> None:
     bulk_agreements(server, setup, 60_000)  # ~9 MB of CSV: more than the sockets hold
-    _, alone = timed_writes(server, setup, seconds=2, writers=4)
+    _, alone = timed_writes(server, setup, seconds=1, writers=4)
 
     readers, threads = start_readers(server, READERS)
     try:
-        statuses, loaded = timed_writes(server, setup, seconds=4, writers=4)
+        statuses, loaded = timed_writes(server, setup, seconds=2, writers=4)
     finally:
         readers.stop.set()
         for thread in threads:

@@ -55,7 +55,7 @@ def test_return_and_reopen(client: httpx.Client, paid: Grant, recipient: dict[st
     assert position(client, paid)["spent_reported"] == "0.00"
     assert_problem(add(client, report["id"], recipient, item()), 409, "report_not_draft")
     assert_problem(client.post(f"{url}/accept", headers=paid.finance), 409, "invalid_transition")
-    assert client.post(f"{url}/reopen", headers=recipient).json()["status"] == "draft"
+    assert client.post(f"/usage-reports/{report['id']}/reopen", headers=recipient).json()["status"] == "draft"
     assert add(client, report["id"], recipient, item()).status_code == 201
 
 

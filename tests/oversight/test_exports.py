@@ -169,7 +169,7 @@ EXPECTED = {
             "kpu",
             "2025-05-07",
             FINAL_DUE,
-            "winner_proposed_on=2025-02-07; final_report_submitted_on=None",
+            "winner_proposed_on=2025-02-07; final_report_submitted_on=",
         ],
         [
             "refund_overdue",

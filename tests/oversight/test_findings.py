@@ -146,5 +146,8 @@ def test_a_lump_sum_paid_after_fourteen_working_days_is_late(client: httpx.Clien
         "first_paid_on": "2024-03-01",
         "working_days": 14,
     }
+    # Paid whole, so never short of the 100% a lump sum owes: late is its one finding.
+    mine = [row["rule"] for row in findings(client, as_of="2024-12-31") if row["agreement_id"] == polres.agreement_id]
+    assert mine == ["tranche_late"]
     before_due = findings(client, as_of="2024-02-02", rule="tranche_late")
     assert [row for row in before_due if row["agreement_id"] == polres.agreement_id] == []

@@ -77,11 +77,40 @@ def test_nothing_is_due_before_its_day() -> None:
 
 def test_a_first_tranche_paid_after_fourteen_working_days_is_late() -> None:
     facts = paid_in_full(kpu(), first="9246565592.00", first_on=date(2023, 12, 27))
-    late, short = tranche_rules(facts, SETTINGS, LATER)
+    # Its whole 40% came, five days late: late, and never short of its share.
+    [late] = tranche_rules(facts, SETTINGS, LATER)
     assert (late.rule, late.due_on) == (Rule.tranche_late, date(2023, 12, 22))
     assert late.facts["first_paid_on"] == date(2023, 12, 27)
-    # Nothing of it had arrived by the due day, so it was short then too.
-    assert (short.rule, short.facts["paid"]) == (Rule.tranche_short, "0.00")
+
+
+def test_a_first_tranche_never_paid_is_late_and_only_late() -> None:
+    # Nothing paid at all: tranche I late (nothing arrived), tranche II late (nothing by 27 June 2024), no "short".
+    assert [(f.rule, f.facts["tranche"], f.due_on) for f in tranche_rules(kpu(), SETTINGS, LATER)] == [
+        (Rule.tranche_late, 1, date(2023, 12, 22)),
+        (Rule.tranche_late, 2, date(2024, 6, 27)),
+    ]
+
+
+def test_a_first_tranche_paid_late_and_below_its_share_is_late_and_short() -> None:
+    """Rp1.3 billion on 27 December 2023 and Rp2 billion more on 10 January 2024, both as tranche I: it began late,
+    and by 30 June 2025 had reached Rp3.3 billion of the Rp9,246,565,592 (40%) required."""
+    facts = kpu()
+    facts.payments += [
+        (1, Decimal("1300000000.00"), date(2023, 12, 27)),
+        (1, Decimal("2000000000.00"), date(2024, 1, 10)),
+    ]
+    late, short, second = tranche_rules(facts, SETTINGS, LATER)
+    assert (late.rule, late.facts["first_paid_on"]) == (Rule.tranche_late, date(2023, 12, 27))
+    assert (second.rule, second.facts["tranche"]) == (Rule.tranche_late, 2)
+    assert (short.rule, short.due_on) == (Rule.tranche_short, date(2023, 12, 22))
+    assert short.facts == {
+        "tranche": 1,
+        "amount": "23116413980.00",
+        "required": "9246565592.00",
+        "paid": "3300000000.00",
+        "share": "0.1428",
+        "paid_by": date(2025, 6, 30),
+    }
 
 
 def test_a_second_tranche_short_on_its_due_day_is_late() -> None:
@@ -100,6 +129,33 @@ def test_a_lump_sum_owes_everything_within_fourteen_working_days() -> None:
         Rule.tranche_short,
         "23116413980.00",
         "23116413979.99",
+    )
+
+
+def test_a_lump_sum_paid_whole_but_late_is_late_and_not_short() -> None:
+    """The whole grant in one payment on 27 December 2023, three working days after its due day (22 December): the
+    one finding is that it was late; it was never short of the 100% a lump sum owes."""
+    facts = kpu(Scheme.lump_sum)
+    facts.payments.append((1, AMOUNT, date(2023, 12, 27)))
+    assert [(f.rule, f.due_on, f.facts) for f in findings_of(facts, SETTINGS, date(2024, 1, 31))] == [
+        (
+            Rule.tranche_late,
+            date(2023, 12, 22),
+            {"tranche": 1, "signed_on": date(2023, 12, 4), "first_paid_on": date(2023, 12, 27), "working_days": 14},
+        )
+    ]
+
+
+def test_a_lump_sum_paid_late_and_in_part_is_late_and_short() -> None:
+    facts = kpu(Scheme.lump_sum)
+    facts.payments.append((1, Decimal("20000000000.00"), date(2023, 12, 27)))
+    late, short = tranche_rules(facts, SETTINGS, date(2024, 1, 31))
+    assert late.rule == Rule.tranche_late
+    assert (short.rule, short.facts["required"], short.facts["paid"], short.facts["paid_by"]) == (
+        Rule.tranche_short,
+        "23116413980.00",
+        "20000000000.00",
+        date(2024, 1, 31),
     )
 
 

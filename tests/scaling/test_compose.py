@@ -34,6 +34,8 @@ def test_compose_has_the_scaled_picture() -> None:
         assert env["DATABASE_URL"].endswith("@pgbouncer:6432/hibah")
         assert env["DATABASE_REPLICA_URL"].endswith("@pgbouncer:6432/hibah_replica")
         assert env["HIBAH_DB_STATEMENT_CACHE"] == "false"
+        # The change feed's LISTEN cannot go through the transaction pooler: straight to the primary.
+        assert "@db:5432/" in env["HIBAH_LISTEN_URL"]
         assert "--no-migrate" in services[name]["command"][-1]
     # Migrations go to the primary directly, not through the transaction pooler.
     assert "@db:5432/" in services["migrate"]["environment"]["DATABASE_URL"]

@@ -136,9 +136,9 @@ def test_links_chain_each_create_to_what_it_made(document: dict[str, Any]) -> No
     assert every_link and all(link["operationId"] in ids for link in every_link)
 
 
-@pytest.mark.parametrize("page", ["/docs", "/redoc"])
-def test_docs_pages_load_nothing_from_another_host(server_address: str, page: str) -> None:
-    html = httpx.get(f"{server_address}{page}").text
+@pytest.mark.parametrize(("method", "page"), [("GET", "/docs"), ("GET", "/redoc")])
+def test_docs_pages_load_nothing_from_another_host(server_address: str, method: str, page: str) -> None:
+    html = httpx.request(method, f"{server_address}{page}").text
     urls = re.findall(r"""(?:src|href)=["']([^"']+)["']|url:\s*["']([^"']+)["']|(https?://[^\s"'<>)]+)""", html)
     found = {url for group in urls for url in group if url}
     assert found, html
@@ -148,3 +148,10 @@ def test_docs_pages_load_nothing_from_another_host(server_address: str, page: st
         response = httpx.get(f"{server_address}{url}")
         assert response.status_code == 200, url
         assert response.content, url
+
+
+def test_the_swagger_oauth2_redirect_page_is_served(server_address: str) -> None:
+    page = httpx.get(f"{server_address}/docs/oauth2-redirect")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "oauth2" in page.text.lower()
