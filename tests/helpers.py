@@ -5,6 +5,7 @@ import hashlib
 import io
 import os
 import re
+import secrets
 import shutil
 import socket
 import threading
@@ -183,6 +184,18 @@ def key_digest(secret: str) -> str:
     """How a key is stored (DESIGN §3, README): the hex SHA-256 of its UTF-8 text, computed here and not by the
     app's own ``hash_key``, so a change to what the app stores breaks every key the tests make."""
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def stored_key(database_url: str, role: str) -> Headers:
+    """Authorization headers for a new key of ``role`` written straight into the database at ``database_url`` (a
+    cluster's primary, with no test fixture's connection), stored as the service stores one."""
+    secret = "hibah_" + secrets.token_urlsafe(32)
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        connection.execute(
+            "INSERT INTO api_key (name, role, key_hash, prefix) VALUES (%s, %s, %s, %s)",
+            (f"{role} key", role, key_digest(secret), secret[:12]),
+        )
+    return {"Authorization": f"Bearer {secret}"}
 
 
 def secret_of(headers: Headers) -> str:

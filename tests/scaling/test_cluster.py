@@ -16,7 +16,6 @@ import httpx
 import psycopg
 import pytest
 
-from app.core.auth import hash_key, new_key
 from bench.cluster import (
     Node,
     Postgres,
@@ -27,7 +26,7 @@ from bench.cluster import (
     start_pgbouncer,
     workspace,
 )
-from tests.helpers import Headers, system_tool
+from tests.helpers import Headers, stored_key, system_tool
 
 pytestmark = pytest.mark.slow
 
@@ -45,16 +44,6 @@ class Cluster:
     admin: Headers
 
 
-def _key(primary: Postgres, role: str, **scope: Any) -> Headers:
-    secret = new_key()
-    with psycopg.connect(primary.url(), autocommit=True) as connection:
-        connection.execute(
-            "INSERT INTO api_key (name, role, recipient_id, key_hash, prefix) VALUES (%s, %s, %s, %s, %s)",
-            (f"{role} key", role, scope.get("recipient_id"), hash_key(secret), secret[:12]),
-        )
-    return {"Authorization": f"Bearer {secret}"}
-
-
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
     root = workspace("hibah-scaling-")
@@ -69,7 +58,7 @@ def cluster() -> Iterator[Cluster]:
         nodes.append(
             start_node(root, primary.url(), replicas=standby.url(), extra_env={"HIBAH_REPLICA_MAX_LAG_S": "1"})
         )
-        yield Cluster(root, primary, standby, nodes[0], nodes[1], _key(primary, "admin"))
+        yield Cluster(root, primary, standby, nodes[0], nodes[1], stored_key(primary.url(), "admin"))
     finally:
         for node in nodes:
             node.stop()
@@ -216,7 +205,7 @@ def test_money_and_the_audit_chain_through_pgbouncer_in_transaction_mode(cluster
     try:
         api = f"{node.base}{API}"
         admin = cluster.admin
-        auditor = _key(cluster.primary, "auditor")
+        auditor = stored_key(cluster.primary.url(), "auditor")
         events_before = httpx.get(f"{api}/audit/verify", headers=auditor).json()["events"]
         regions_made = 0
         for region in ({"code": "35", "name": "Jawa Timur"}, {"code": "35.74", "name": "Kota Probolinggo"}):
@@ -239,7 +228,7 @@ def test_money_and_the_audit_chain_through_pgbouncer_in_transaction_mode(cluster
             headers=admin,
         )
         assert election.status_code == kpu.status_code == 201, (election.text, kpu.text)
-        finance = _key(cluster.primary, "finance")
+        finance = stored_key(cluster.primary.url(), "finance")
         agreement = httpx.post(
             f"{api}/agreements",
             json={

@@ -20,7 +20,6 @@ import httpx
 import psycopg
 import pytest
 
-from app.core.auth import hash_key, new_key
 from bench.cluster import (
     Node,
     PgBouncer,
@@ -33,7 +32,7 @@ from bench.cluster import (
     start_pgbouncer,
     workspace,
 )
-from tests.helpers import Headers, system_tool
+from tests.helpers import Headers, stored_key, system_tool
 
 pytestmark = pytest.mark.slow
 
@@ -58,16 +57,6 @@ class FeedCluster:
     session: Node
     """Everything through a PgBouncer in session mode, which carries LISTEN."""
     admin: Headers
-
-
-def _key(primary: Postgres, role: str) -> Headers:
-    secret = new_key()
-    with psycopg.connect(primary.url(), autocommit=True) as connection:
-        connection.execute(
-            "INSERT INTO api_key (name, role, key_hash, prefix) VALUES (%s, %s, %s, %s)",
-            (f"{role} key", role, hash_key(secret), secret[:12]),
-        )
-    return {"Authorization": f"Bearer {secret}"}
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +89,9 @@ def cluster() -> Iterator[FeedCluster]:
         )
         nodes.append(start_node(root, pgbouncer.url(), extra_env=through_pgbouncer))
         nodes.append(start_node(root, in_session_mode.url()))
-        yield FeedCluster(root, primary, standby, pgbouncer, nodes[0], nodes[1], nodes[2], _key(primary, "admin"))
+        yield FeedCluster(
+            root, primary, standby, pgbouncer, nodes[0], nodes[1], nodes[2], stored_key(primary.url(), "admin")
+        )
     finally:
         for node in nodes:
             node.stop()
