@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.access.router import router as access_router
 from app.audit.router import router as audit_router
 from app.core.config import Settings, get_settings
-from app.core.db import create_engine_for
+from app.core.db import create_engine_for, create_ledger_pool
 from app.core.embedded import start_embedded
 from app.core.errors import install_error_handlers
 from app.core.idempotency import IdempotentReplay, replay_response
@@ -31,6 +31,7 @@ from app.feed.router import router as feed_router
 from app.feed.service import SharedReads
 from app.grants import router as grants
 from app.health.router import router as health_router
+from app.ledger.router import money_writes
 from app.ledger.router import router as ledger_router
 from app.oversight.exports import ExportCapacity
 from app.oversight.router import router as oversight_router
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.read_pool = await create_read_pool(url, settings)
         app.state.reader = RetryingReader(app.state.read_pool)
+        app.state.ledger_pool = await create_ledger_pool(url, settings)
         await _start_feed(app, settings.listen_url or url)
         export_engine = _start_exports(app, url, settings)
         await replicas.start(engine, app.state.read_pool)
@@ -121,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await warming
             await replicas.close()
             await app.state.read_pool.close()
+            await app.state.ledger_pool.close()
             await engine.dispose()
             await export_engine.dispose()
             log.info("stopped")
@@ -156,7 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # the two hot public reads first, then the ledger's payments, then the rest. No two routers share a path,
     # so the order changes nothing else. Each is included in the app directly: a router nested in another is
     # one more level FastAPI walks on every request.
-    hot = (grants.hot_reads, reference.hot_reads, ledger_router)
+    hot = (grants.hot_reads, reference.hot_reads, money_writes, ledger_router)
     for router in (
         *hot,
         grants.router,

@@ -679,7 +679,8 @@ def report(results: Results, ctx: Context, facts: dict[str, str]) -> str:
         f" RETURNING` and `UPDATE agreement SET disbursed = disbursed + …`, the app's JSON answer, and nothing of"
         f" the app's authentication, idempotency record, audit event or session."
         f" The app runs with HIBAH_LOG_LEVEL=warning (no per-request log line; the bare app logs nothing either)"
-        f" and its default pool (10 + 10 overflow per worker); the bare app holds 20 connections per worker."
+        f" and its default pools (its writes on the ledger pool, 10 connections per worker); the bare app holds"
+        f" 20 per worker."
         f" Medians over the rounds; the position and spread-write ratios are the medians of the per-round"
         f" app/baseline ratios."
     )

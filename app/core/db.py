@@ -10,16 +10,23 @@ A :class:`Transaction` reaches the database two ways, on one connection, inside 
 
 The engine runs in AUTOCOMMIT mode, so SQLAlchemy never begins or ends a transaction by itself: this module
 does, with asyncpg's ``Connection.transaction()``, and every statement of either kind falls inside it.
+
+A money write (a payment, a reversal, a refund, a report's review) runs in :func:`money_transaction` instead:
+the same ``Transaction``, on a connection of the ledger pool (plain asyncpg), with ``tx.sql`` only.
 """
 
+from __future__ import annotations
+
 import contextlib
+import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
@@ -87,7 +94,8 @@ class KeptAnswer:
 class Transaction:
     """One request's (or command's) database work: all of it commits, or none of it."""
 
-    connection: AsyncConnection
+    connection: AsyncConnection | None
+    """SQLAlchemy's connection over ``sql``; None in a money write's transaction, which has no ORM."""
     sql: asyncpg.Connection
     request_id: str | None = None
     events: list[audit.PendingEvent] = field(default_factory=list)
@@ -101,6 +109,8 @@ class Transaction:
     def session(self) -> AsyncSession:
         """The ORM on this transaction's connection, made on first use: the ledger's hot writes never need it."""
         if self._session is None:
+            if self.connection is None:
+                raise RuntimeError("a money write's transaction has no ORM session: its SQL goes on tx.sql")
             self._session = AsyncSession(bind=self.connection, expire_on_commit=False, autoflush=False)
         return self._session
 
@@ -154,33 +164,50 @@ async def transaction(engine: AsyncEngine, *, request_id: str | None = None) -> 
     """
     connection, driver, begun = await _begin(engine)
     tx = Transaction(connection, driver, request_id)
+
+    async def lost() -> None:
+        await _forget(engine, connection)
+
+    async def unusable() -> None:
+        await _forget(engine, connection, whole_pool=False)
+
     try:
-        try:
+        async with _committed(tx, begun, lost=lost, unusable=unusable):
             yield tx
-            await tx._close()
-        except BaseException as exc:
-            if is_outage(exc):
-                await _forget(engine, connection)
-            else:
-                try:
-                    await begun.rollback()
-                except Exception:  # noqa: BLE001 - the request's own error is the one to answer
-                    # A connection that cannot roll back (lost, or left mid-operation) never goes back to the pool.
-                    await _forget(engine, connection, whole_pool=False)
-            raise
-        try:
-            await begun.commit()
-        except BaseException as exc:
-            if is_outage(exc):
-                await _forget(engine, connection)
-                # Unlike a loss before it, a loss during COMMIT leaves the outcome unknown: say so.
-                raise CommitInDoubt() from exc
-            raise
     finally:
         if tx._session is not None:
             with contextlib.suppress(Exception):
                 await tx._session.close()
         await connection.close()
+
+
+@asynccontextmanager
+async def _committed(
+    tx: Transaction, begun: Any, *, lost: Callable[[], Awaitable[None]], unusable: Callable[[], Awaitable[None]]
+) -> AsyncIterator[Transaction]:
+    """Both kinds of transaction end here: ``tx`` closed and committed when the block succeeds, rolled back on any
+    error. ``lost``: what to do with a connection that went with its server; ``unusable``: with one that cannot
+    even roll back (lost, or left mid-operation), which must never go back to its pool."""
+    try:
+        yield tx
+        await tx._close()
+    except BaseException as exc:
+        if is_outage(exc):
+            await lost()
+        else:
+            try:
+                await begun.rollback()
+            except Exception:  # noqa: BLE001 - the request's own error is the one to answer
+                await unusable()
+        raise
+    try:
+        await begun.commit()
+    except BaseException as exc:
+        if is_outage(exc):
+            await lost()
+            # Unlike a loss before it, a loss during COMMIT leaves the outcome unknown: say so.
+            raise CommitInDoubt() from exc
+        raise
 
 
 async def _begin(engine: AsyncEngine) -> tuple[AsyncConnection, asyncpg.Connection, Any]:
@@ -217,3 +244,95 @@ async def _forget(engine: AsyncEngine, connection: AsyncConnection, *, whole_poo
         _last_disposed[id(engine)] = now
         # close=False: the connections other requests hold stay theirs; the new pool makes fresh ones.
         await engine.dispose(close=False)
+
+
+# --- money writes: a plain asyncpg connection, no ORM ------------------------------------------------
+
+
+def libpq_dsn(url: str) -> str:
+    """The URL as libpq and asyncpg take it (no SQLAlchemy driver name)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def create_ledger_pool(url: str, settings: Settings) -> asyncpg.Pool:
+    """The money writes' connections (:func:`money_transaction`), made on first use: a worker starts while the
+    database is down, as it does with the engine."""
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        libpq_dsn(url),
+        min_size=0,
+        max_size=settings.db_pool_size,
+        reset=_nothing_to_reset,
+        init=_json_as_the_engine_reads_it,
+        timeout=settings.db_connect_timeout_s,
+        server_settings={"application_name": "hibah-ledger"},
+        **pooler.pool_options(settings),
+    )
+    return pool
+
+
+async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
+    """No reset round trip on release: a money write ends its transaction, takes only transaction-scoped
+    advisory locks and sets nothing for the session."""
+
+
+async def _json_as_the_engine_reads_it(connection: asyncpg.Connection) -> None:
+    """JSON goes out as the text the code writes and comes back decoded, as on the engine's connections (whose
+    codecs SQLAlchemy sets): the same statement reads the same on either."""
+    for name in ("json", "jsonb"):
+        await connection.set_type_codec(name, encoder=str, decoder=json.loads, schema="pg_catalog")
+
+
+@asynccontextmanager
+async def money_transaction(
+    pool: asyncpg.Pool, *, request_id: str | None = None, wait_s: float | None = None
+) -> AsyncIterator[Transaction]:
+    """A money write's transaction, on a connection of the ledger pool: its statements go straight to asyncpg,
+    with no SQLAlchemy connection, session or greenlet around them (a third of a payment's CPU,
+    docs/performance.md). Committed, rolled back and recovered as :func:`transaction` does; ``tx.session`` is
+    refused. ``wait_s``: how long to wait for a free connection (then a 503, as the engine's pool timeout)."""
+    connection, begun = await _begin_money(pool, wait_s)
+    tx = Transaction(None, cast(asyncpg.Connection, connection), request_id)
+
+    async def lost() -> None:
+        await _forget_money(pool, connection)
+
+    async def unusable() -> None:
+        _terminate(connection)
+
+    try:
+        async with _committed(tx, begun, lost=lost, unusable=unusable):
+            yield tx
+    finally:
+        await pool.release(connection)
+
+
+async def _begin_money(pool: asyncpg.Pool, wait_s: float | None) -> tuple[PoolConnectionProxy[Any], Any]:
+    """A ledger connection with its transaction begun; one more try on a fresh one if the first was dead."""
+    for attempt in (1, 2):
+        connection = await pool.acquire(timeout=wait_s)
+        try:
+            begun = connection.transaction()
+            await begun.start()
+        except Exception as exc:
+            if is_outage(exc):
+                await _forget_money(pool, connection)
+            else:
+                _terminate(connection)
+            await pool.release(connection)
+            if attempt == 1:
+                continue
+            raise
+        return connection, begun
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _forget_money(pool: asyncpg.Pool, connection: PoolConnectionProxy[Any]) -> None:
+    """The connection went with its server: closed, and the pool's others, as old, replaced on their next use."""
+    _terminate(connection)
+    await pool.expire_connections()
+
+
+def _terminate(connection: PoolConnectionProxy[Any]) -> None:
+    """Close at once, never back into the pool; a connection that closed by itself is already out of it."""
+    with contextlib.suppress(asyncpg.InterfaceError):
+        connection.terminate()

@@ -7,10 +7,15 @@ from fastapi import Depends, Request
 
 from app.core.config import Settings
 from app.core.db import Transaction
+from app.core.http import ROUTE_TRANSACTION
 from app.core.replicas import request_transaction
 
 
 async def db_transaction(request: Request) -> AsyncIterator[Transaction]:
+    opened = getattr(request.state, ROUTE_TRANSACTION, None)
+    if opened is not None:  # a money write's, opened by its route (app.core.http.MoneyRoute)
+        yield opened
+        return
     # The primary, or a replica for a read that may go there (app/core/replicas.py).
     async with request_transaction(request) as tx:
         yield tx

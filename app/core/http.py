@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.routing import APIRoute
 from starlette.convertors import StringConvertor, register_url_convertor
 
+from app.core.db import money_transaction
 from app.core.errors import PayloadTooLarge, UnsupportedMediaType
 
 
@@ -56,6 +57,30 @@ class HibahRoute(APIRoute):
             return response
 
         return handle_and_keep
+
+
+ROUTE_TRANSACTION = "hibah_route_transaction"
+"""request.state attribute: the transaction a ``MoneyRoute`` opened for its request."""
+
+
+class MoneyRoute(HibahRoute):
+    """A money write (a payment, reversal, refund, report review or close): its transaction is opened here, on the
+    ledger pool (``core.db.money_transaction``), around everything FastAPI does for the request, dependencies
+    included, and committed once the answer is kept, before it is sent. ``core.idempotency.money_writer`` hands
+    it to the handler with the writer; ``core.deps.Tx`` hands out the same one, never a second."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handle_in_transaction(request: Request) -> Response:
+            state = request.app.state
+            request_id = getattr(request.state, "request_id", None)
+            pool, wait_s = state.ledger_pool, state.settings.db_pool_timeout_s
+            async with money_transaction(pool, request_id=request_id, wait_s=wait_s) as tx:
+                setattr(request.state, ROUTE_TRANSACTION, tx)
+                return await handle(request)
+
+        return handle_in_transaction
 
 
 def validators(etag: str, modified: datetime) -> dict[str, str]:

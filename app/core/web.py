@@ -100,6 +100,7 @@ class SplitCors:
     in the ``Authorization`` header, never in cookies, so no origin is ever allowed credentials."""
 
     def __init__(self, app: ASGIApp, write_origins: Sequence[str]) -> None:
+        self.app = app
         common = {"allow_headers": ["*"], "expose_headers": list(EXPOSED_HEADERS), "max_age": PREFLIGHT_MAX_AGE}
         self.read = _ProblemCors(app, allow_origins=["*"], allow_methods=sorted(READ_METHODS), **common)  # type: ignore[arg-type]
         self.write = _ProblemCors(app, allow_origins=list(write_origins), allow_methods=WRITE_METHODS, **common)  # type: ignore[arg-type]
@@ -109,6 +110,9 @@ class SplitCors:
             await self.read(scope, receive, send)
             return
         method = scope["method"]
+        if not any(name == b"origin" for name, _ in scope["headers"]):
+            await self.app(scope, receive, send)  # not a cross-origin request: nothing of CORS applies
+            return
         if method == "OPTIONS":
             method = Headers(scope=scope).get("access-control-request-method", "OPTIONS").upper()
         await (self.read if method in READ_METHODS else self.write)(scope, receive, send)

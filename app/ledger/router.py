@@ -2,13 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Response
 
 from app.core.actor import Actor, Role
 from app.core.auth import require
 from app.core.deps import Tx
-from app.core.http import IfMatch, domain_router
-from app.core.idempotency import idempotent_writer
+from app.core.http import IfMatch, MoneyRoute, domain_router
+from app.core.idempotency import MoneyWrite, money_writer
 from app.core.openapi import problems
 from app.core.pagination import Page, PageRequest, convert_page, page_request
 from app.core.types import DB_ID_MAX
@@ -47,14 +47,17 @@ from app.reports.schemas import ReportOut, ReturnRequest, ReviewNote
 from app.reports.service import report_etag
 
 router = domain_router("ledger")
+money_writes = APIRouter(tags=["ledger"], route_class=MoneyRoute)
+"""Every write that moves money or a running total: payments, reversals, refunds, report reviews and closing, each
+in a transaction of the ledger pool that its route opens (app.core.http.MoneyRoute)."""
 
 Paging = Annotated[PageRequest, Depends(page_request)]
 IdPath = Annotated[int, Path(ge=1, le=DB_ID_MAX)]
 # Money moves only with a finance key (separation of duties from the operator), and only once per
 # Idempotency-Key: the key, the role and the reservation are checked in one statement.
-Treasurer = Annotated[Actor, Depends(idempotent_writer(Role.finance))]
+Treasurer = Annotated[MoneyWrite, Depends(money_writer(Role.finance))]
 # The same, locking the agreement of the path with the reservation: its service finds the row already locked.
-Payer = Annotated[Actor, Depends(idempotent_writer(Role.finance, lock_ahead=service.AGREEMENT_AHEAD))]
+Payer = Annotated[MoneyWrite, Depends(money_writer(Role.finance, lock_ahead=service.AGREEMENT_AHEAD))]
 Registrar = Annotated[Actor, Depends(require(Role.finance, Role.admin))]
 Reporter = Annotated[Actor, Depends(require(Role.recipient))]
 Reviewer = Annotated[Actor, Depends(require(Role.finance, Role.auditor))]
@@ -63,17 +66,15 @@ WRITE_PROBLEMS = (AgreementNotFound, OutsideKeyScope, AgreementClosed)
 REVIEW_PROBLEMS = (ReportNotFound, InvalidTransition)
 
 
-@router.post(
+@money_writes.post(
     "/agreements/{agreement_id:int}/disbursements",
     response_model=DisbursementOut,
     status_code=201,
     responses=problems(*WRITE_PROBLEMS, PaidOnTooEarly, OverDisbursement, Sp2dNumberExists),
     description="Record a payment (SP2D) into the recipient's grant account." + MONEY_KEY_NOTE,
 )
-async def disburse(
-    tx: Tx, actor: Payer, agreement_id: IdPath, body: DisbursementCreate, response: Response
-) -> DisbursementOut:
-    entry = await service.disburse(tx, actor, agreement_id, body)
+async def disburse(write: Payer, agreement_id: IdPath, body: DisbursementCreate, response: Response) -> DisbursementOut:
+    entry = await service.disburse(write.tx, write.actor, agreement_id, body)
     response.headers["Location"] = f"/api/v1/disbursements/{entry.id}"
     return entry
 
@@ -96,26 +97,26 @@ async def get_disbursement(tx: Tx, disbursement_id: IdPath) -> DisbursementOut:
     return await service.get_disbursement(tx, disbursement_id)
 
 
-@router.post(
+@money_writes.post(
     "/disbursements/{disbursement_id:int}/reversal",
     response_model=ReversalOut,
     status_code=201,
     responses=problems(DisbursementNotFound, *WRITE_PROBLEMS, AlreadyReversed, ReversedOnTooEarly, ReversalExceedsHeld),
     description="Reverse a disbursement once, as a new entry; the original stays on record." + MONEY_KEY_NOTE,
 )
-async def reverse(tx: Tx, actor: Treasurer, disbursement_id: IdPath, body: ReversalCreate) -> ReversalOut:
-    return await service.reverse(tx, actor, disbursement_id, body)
+async def reverse(write: Treasurer, disbursement_id: IdPath, body: ReversalCreate) -> ReversalOut:
+    return await service.reverse(write.tx, write.actor, disbursement_id, body)
 
 
-@router.post(
+@money_writes.post(
     "/agreements/{agreement_id:int}/refunds",
     response_model=RefundOut,
     status_code=201,
     responses=problems(*WRITE_PROBLEMS, ReturnedOnTooEarly, RefundExceedsHeld, StsNumberExists),
     description="Record unspent money returned to the regional treasury (STS)." + MONEY_KEY_NOTE,
 )
-async def refund(tx: Tx, actor: Payer, agreement_id: IdPath, body: RefundCreate, response: Response) -> RefundOut:
-    entry = await service.refund(tx, actor, agreement_id, body)
+async def refund(write: Payer, agreement_id: IdPath, body: RefundCreate, response: Response) -> RefundOut:
+    entry = await service.refund(write.tx, write.actor, agreement_id, body)
     response.headers["Location"] = f"/api/v1/refunds/{entry.id}"
     return entry
 
@@ -150,7 +151,7 @@ async def close_agreement(
     return agreement
 
 
-@router.post(
+@money_writes.post(
     "/usage-reports/{report_id:int}/submit",
     response_model=ReportOut,
     responses=problems(*REVIEW_PROBLEMS, NotYourReport, AgreementClosed, SpendingExceedsDisbursed),
@@ -164,7 +165,7 @@ async def submit(tx: Tx, actor: Reporter, report_id: IdPath, response: Response,
     return report
 
 
-@router.post(
+@money_writes.post(
     "/usage-reports/{report_id:int}/accept",
     response_model=ReportOut,
     responses=problems(*REVIEW_PROBLEMS, OutsideKeyScope),
@@ -185,7 +186,7 @@ async def accept(
     return report
 
 
-@router.post(
+@money_writes.post(
     "/usage-reports/{report_id:int}/return",
     response_model=ReportOut,
     responses=problems(*REVIEW_PROBLEMS, OutsideKeyScope),
@@ -201,7 +202,7 @@ async def return_report(
     return report
 
 
-@router.post(
+@money_writes.post(
     "/usage-reports/{report_id:int}/reopen",
     response_model=ReportOut,
     responses=problems(*REVIEW_PROBLEMS, NotYourReport),

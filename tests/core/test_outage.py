@@ -120,7 +120,7 @@ CREATE CONSTRAINT TRIGGER hibah_test_slow_commit AFTER INSERT ON disbursement
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION hibah_test_slow_commit();
 """
 SLEEPING_IN_COMMIT = (
-    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'hibah'"
+    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'hibah-ledger'"
     " AND query ILIKE 'COMMIT%' AND wait_event = 'PgSleep'"
 )
 

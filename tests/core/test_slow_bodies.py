@@ -25,9 +25,11 @@ from tests.problems_seen import ProblemRecorder
 TIMEOUT_S = 1.0
 MIN_BYTES_PER_S = 100
 HEADER = b"spent_on,category,stage,description,amount,payee,document_number,evidence_sha256\n"
-# In the app's transaction: a backend of the write pool with a transaction open (the session's other server is idle).
+# In the app's transaction: a backend of the engine's or the ledger's pool (the money writes') with a transaction
+# open (the session's other server is idle).
 IN_TRANSACTION = (
-    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'hibah'"
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+    " AND application_name IN ('hibah', 'hibah-ledger')"
     " AND xact_start IS NOT NULL AND pid <> pg_backend_pid()"
 )
 

@@ -10,9 +10,13 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.helpers import Grant, money_headers, pay
+from tests.helpers import Grant, Headers, draft_report, item, money_headers, pay
 
 EXPECTED_PAYMENT = ["BEGIN", "WITH actor", "WITH entry", "WITH kept", "COMMIT"]
+
+
+pools: list[str] = []
+"""The ``application_name`` of the connection each statement of ``sent`` went on: which pool it came from."""
 
 
 @pytest.fixture
@@ -20,16 +24,19 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The first words of every statement the server's asyncpg connections send while the test runs (the server
     runs in this process: tests/conftest.py)."""
     statements: list[str] = []
+    pools.clear()
     simple = asyncpg.Connection.execute
     extended = getattr(asyncpg.Connection, "_execute")  # noqa: B009 - private: every statement with arguments passes here
 
     async def execute(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
         if not args:  # with arguments, execute() goes through _execute()
             statements.append(query)
+            pools.append(self.get_settings().application_name)
         return await simple(self, query, *args, **kwargs)
 
     async def _execute(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
         statements.append(query)
+        pools.append(self.get_settings().application_name)
         return await extended(self, query, *args, **kwargs)
 
     monkeypatch.setattr(asyncpg.Connection, "execute", execute)
@@ -49,8 +56,22 @@ def _heads(statements: list[str]) -> list[str]:
 def test_a_payment_is_five_statements(client: httpx.Client, grant: Grant, sent: list[str]) -> None:
     assert pay(client, grant, "1000", "SP2D-RT-1").status_code == 201
     sent.clear()
+    pools.clear()
     assert pay(client, grant, "1000", "SP2D-RT-2").status_code == 201
     assert _heads(sent) == EXPECTED_PAYMENT
+    assert pools == ["hibah-ledger"] * len(EXPECTED_PAYMENT)  # the money writes' pool, not the engine's
+
+
+def test_a_report_review_runs_on_the_ledger_pool(
+    client: httpx.Client, paid: Grant, recipient: Headers, sent: list[str]
+) -> None:
+    """Submitting moves the agreement's spending: a money write, on the same path as a payment."""
+    report = draft_report(client, paid, recipient, item())
+    sent.clear()
+    pools.clear()
+    submitted = client.post(f"/usage-reports/{report['id']}/submit", headers=recipient)
+    assert submitted.status_code == 200, submitted.text
+    assert set(pools) == {"hibah-ledger"}, list(zip(_heads(sent), pools, strict=True))
 
 
 def test_a_refund_locks_its_agreement_with_the_reservation(client: httpx.Client, grant: Grant, sent: list[str]) -> None:
