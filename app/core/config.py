@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     data_dir: Path = Path(".hibah")
     db_pool_size: int = 10
+    """Connections per worker of each pool: the engine's (plus overflow), the read pool's and the ledger pool's."""
     db_max_overflow: int = 10
     db_connect_timeout_s: float = Field(default=5.0, gt=0)
     """How long opening a database connection may take before the request is answered 503."""
