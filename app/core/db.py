@@ -313,13 +313,13 @@ async def _begin_money(pool: asyncpg.Pool, wait_s: float | None) -> tuple[PoolCo
         try:
             begun = connection.transaction()
             await begun.start()
-        except Exception as exc:
+        except BaseException as exc:  # a cancelled request too: the connection must go back either way
             if is_outage(exc):
                 await _forget_money(pool, connection)
             else:
                 _terminate(connection)
             await pool.release(connection)
-            if attempt == 1:
+            if attempt == 1 and isinstance(exc, Exception):
                 continue
             raise
         return connection, begun

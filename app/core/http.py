@@ -64,7 +64,7 @@ ROUTE_TRANSACTION = "hibah_route_transaction"
 
 
 class MoneyRoute(HibahRoute):
-    """A money write (a payment, reversal, refund, report review or close): its transaction is opened here, on the
+    """A money write (a payment, reversal, refund or report review): its transaction is opened here, on the
     ledger pool (``core.db.money_transaction``), around everything FastAPI does for the request, dependencies
     included, and committed once the answer is kept, before it is sent. ``core.idempotency.money_writer`` hands
     it to the handler with the writer; ``core.deps.Tx`` hands out the same one, never a second."""

@@ -146,7 +146,7 @@ async def _replay_or_refuse(tx: Transaction, scope: str, key: str, request_hash:
     existing: Any = await tx.sql.fetchrow(_EXISTING, scope, key)
     if existing["request_hash"] != request_hash:
         raise IdempotencyKeyReused()
-    headers = existing["response_headers"] or {}  # jsonb arrives decoded (SQLAlchemy's codec on the connection)
+    headers = existing["response_headers"] or {}  # jsonb arrives decoded (the codecs of both pools, core.db)
     raise IdempotentReplay(existing["status_code"] or 200, existing["response_body"], headers)
 
 

@@ -131,7 +131,8 @@ def _document_required_headers(operation: dict[str, Any], route: RouteContext) -
             parameter["required"] = True
             del required[parameter["name"].lower()]
     for name, description in required.values():
-        schema = {"type": "string", "title": name, "description": description}
+        # As FastAPI documents the same header where it is a parameter (``IdempotencyHeader``): one form throughout.
+        schema = {"anyOf": [{"type": "string"}, {"type": "null"}], "description": description, "title": name}
         header = {"name": name, "in": "header", "required": True, "schema": schema, "description": description}
         operation["parameters"] = [*operation.get("parameters", []), header]
 

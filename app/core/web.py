@@ -93,6 +93,17 @@ class _ProblemCors(CORSMiddleware):
         await super().__call__(scope, receive, send)
 
 
+def _varying_on_origin(send: Send) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message.setdefault("headers", [])
+            headers = MutableHeaders(scope=message)
+            headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
+        await send(message)
+
+    return sending
+
+
 class SplitCors:
     """Reads (GET, HEAD, OPTIONS) are open to every origin; writes only to ``write_origins``.
 
@@ -111,7 +122,10 @@ class SplitCors:
             return
         method = scope["method"]
         if not any(name == b"origin" for name, _ in scope["headers"]):
-            await self.app(scope, receive, send)  # not a cross-origin request: nothing of CORS applies
+            # Not a cross-origin request: of CORS only ``Vary: Origin`` applies (a cache keyed on the URL must not
+            # hand this answer, without ``Access-Control-Allow-Origin``, to a browser on another origin). Added
+            # here, as Starlette's layer would add it, without the two layers under it.
+            await self.app(scope, receive, _varying_on_origin(send))
             return
         if method == "OPTIONS":
             method = Headers(scope=scope).get("access-control-request-method", "OPTIONS").upper()

@@ -48,8 +48,9 @@ from app.reports.service import report_etag
 
 router = domain_router("ledger")
 money_writes = APIRouter(tags=["ledger"], route_class=MoneyRoute)
-"""Every write that moves money or a running total: payments, reversals, refunds, report reviews and closing, each
-in a transaction of the ledger pool that its route opens (app.core.http.MoneyRoute)."""
+"""The writes that move money or a running total (payments, reversals, refunds, report reviews), each in a
+transaction of the ledger pool that its route opens (app.core.http.MoneyRoute). Closing is on ``router``: its
+answer is the agreement as ``grants`` describes it, through the ORM."""
 
 Paging = Annotated[PageRequest, Depends(page_request)]
 IdPath = Annotated[int, Path(ge=1, le=DB_ID_MAX)]

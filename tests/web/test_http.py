@@ -66,6 +66,16 @@ def test_any_origin_may_read(client: httpx.Client, origin: str, method: str) -> 
     assert {"etag", "x-request-id", "location", "content-disposition"} <= set(re.split(r",\s*", exposed))
 
 
+def test_an_answer_without_origin_still_varies_on_origin(client: httpx.Client, admin: Headers) -> None:
+    """A shared cache must not hand an answer made for no origin (no ``Access-Control-Allow-Origin``) to a
+    browser on another origin: every answer says it depends on ``Origin``, with or without one."""
+    for response in (client.get("/regions"), client.get("/regions", headers=admin)):
+        assert response.status_code == 200
+        assert "origin" in [part.strip().lower() for part in response.headers["vary"].split(",")], response.headers
+    refused = client.post("/regions", json={}, headers=admin)
+    assert "origin" in refused.headers["vary"].lower(), refused.headers
+
+
 @pytest.mark.parametrize("method", ["POST", "PATCH", "DELETE"])
 def test_only_configured_origins_may_write(client: httpx.Client, method: str) -> None:
     asked = {"Access-Control-Request-Method": method, "Access-Control-Request-Headers": "authorization, content-type"}
