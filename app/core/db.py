@@ -287,7 +287,7 @@ async def money_transaction(
     pool: asyncpg.Pool, *, request_id: str | None = None, wait_s: float | None = None
 ) -> AsyncIterator[Transaction]:
     """A money write's transaction, on a connection of the ledger pool: its statements go straight to asyncpg,
-    with no SQLAlchemy connection, session or greenlet around them (a third of a payment's CPU,
+    with no SQLAlchemy connection, session or greenlet around them (with one dependency: ~25 % of a payment's CPU,
     docs/performance.md). Committed, rolled back and recovered as :func:`transaction` does; ``tx.session`` is
     refused. ``wait_s``: how long to wait for a free connection (then a 503, as the engine's pool timeout)."""
     connection, begun = await _begin_money(pool, wait_s)
