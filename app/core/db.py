@@ -254,25 +254,41 @@ def libpq_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def create_ledger_pool(url: str, settings: Settings) -> asyncpg.Pool:
-    """The money writes' connections (:func:`money_transaction`), made on first use: a worker starts while the
-    database is down, as it does with the engine."""
+async def plain_pool(
+    url: str, settings: Settings, *, application_name: str, min_size: int = 0, read_only: bool = False, **options: Any
+) -> asyncpg.Pool:
+    """An asyncpg pool beside the engine (the hot reads', a replica's, the money writes'): ``HIBAH_DB_POOL_SIZE``
+    connections at most, named ``application_name`` in pg_stat_activity, the pooler's options, and no reset
+    round trip on release (no user of these pools leaves session state behind)."""
+    server_settings = {"application_name": application_name}
+    if read_only:
+        server_settings["default_transaction_read_only"] = "on"
     pool: asyncpg.Pool = await asyncpg.create_pool(
         libpq_dsn(url),
-        min_size=0,
+        min_size=min_size,
         max_size=settings.db_pool_size,
         reset=_nothing_to_reset,
-        init=_json_as_the_engine_reads_it,
-        timeout=settings.db_connect_timeout_s,
-        server_settings={"application_name": "hibah-ledger"},
+        server_settings=server_settings,
         **pooler.pool_options(settings),
+        **options,
     )
     return pool
 
 
+async def create_ledger_pool(url: str, settings: Settings) -> asyncpg.Pool:
+    """The money writes' connections (:func:`money_transaction`), made on first use: a worker starts while the
+    database is down, as it does with the engine."""
+    return await plain_pool(
+        url,
+        settings,
+        application_name="hibah-ledger",
+        init=_json_as_the_engine_reads_it,
+        timeout=settings.db_connect_timeout_s,
+    )
+
+
 async def _nothing_to_reset(connection: asyncpg.Connection) -> None:
-    """No reset round trip on release: a money write ends its transaction, takes only transaction-scoped
-    advisory locks and sets nothing for the session."""
+    """Single statements, or a transaction that ends and takes only transaction-scoped advisory locks."""
 
 
 async def _json_as_the_engine_reads_it(connection: asyncpg.Connection) -> None:

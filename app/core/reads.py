@@ -12,9 +12,8 @@ import asyncpg
 from asyncpg import Record
 from fastapi import Depends, Request
 
-from app.core import pooler
 from app.core.config import Settings
-from app.core.db import libpq_dsn
+from app.core.db import libpq_dsn, plain_pool
 from app.core.outage import is_outage
 from app.core.replicas import Reader, reader_for
 
@@ -33,20 +32,10 @@ async def create_read_pool(url: str, settings: Settings) -> asyncpg.Pool:
 
 
 async def _pool(url: str, settings: Settings, *, min_size: int) -> asyncpg.Pool:
-    pool: asyncpg.Pool = await asyncpg.create_pool(
-        libpq_dsn(url),
-        min_size=min_size,
-        max_size=settings.db_pool_size,
-        reset=_keep_as_is,
-        timeout=settings.db_connect_timeout_s,
-        server_settings={"application_name": "hibah-read", "default_transaction_read_only": "on"},
-        **pooler.pool_options(settings),
+    timeout = settings.db_connect_timeout_s
+    return await plain_pool(
+        url, settings, application_name="hibah-read", min_size=min_size, read_only=True, timeout=timeout
     )
-    return pool
-
-
-async def _keep_as_is(connection: asyncpg.Connection) -> None:
-    """No reset round trip on release: read-only single statements leave no session state behind."""
 
 
 class RetryingReader:

@@ -36,9 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core import pooler
 from app.core.config import Settings
-from app.core.db import Transaction, create_engine_for, transaction
+from app.core.db import Transaction, create_engine_for, plain_pool, transaction
 from app.core.observability import REGISTRY
 
 log = logging.getLogger("hibah.replicas")
@@ -90,19 +89,7 @@ def replica_urls(settings: Settings) -> list[str]:
 
 async def _replica_pool(url: str, settings: Settings) -> asyncpg.Pool:
     """Like core.reads' pool (hot single-row reads, the checks), named apart; no connection kept while idle."""
-    pool: asyncpg.Pool = await asyncpg.create_pool(
-        make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
-        min_size=0,
-        max_size=settings.db_pool_size,
-        reset=_keep_as_is,
-        server_settings={"application_name": "hibah-replica-read", "default_transaction_read_only": "on"},
-        **pooler.pool_options(settings),
-    )
-    return pool
-
-
-async def _keep_as_is(connection: asyncpg.Connection) -> None:
-    """No reset round trip on release: read-only single statements leave no session state behind."""
+    return await plain_pool(url, settings, application_name="hibah-replica-read", read_only=True)
 
 
 def display_name(url: str) -> str:
